@@ -1,0 +1,54 @@
+"""ganzoo's built-in plugin: the losses and datasets every architecture can use.
+
+It is written like any other plugin; only its loading differs (it comes after the entry points).
+"""
+
+from __future__ import annotations
+
+from .hookspecs import hookimpl
+
+_LOSSES = "ganzoo.losses"
+
+
+@hookimpl
+def register_losses(registry) -> None:
+    adversarial = [
+        ("bce", "bce_d", "bce_g", "Original minimax GAN loss (Goodfellow et al. 2014)."),
+        ("non-saturating", "bce_d", "non_saturating_g",
+         "Minimax discriminator, non-saturating generator: -log D(G(z))."),
+        ("lsgan", "lsgan_d", "lsgan_g", "Least squares GAN (Mao et al. 2017)."),
+        ("hinge", "hinge_d", "hinge_g", "Hinge loss (Lim & Ye 2017; Miyato et al. 2018)."),
+        ("wgan", "wgan_d", "wgan_g",
+         "Wasserstein critic loss (Arjovsky et al. 2017); pair with gradient-penalty."),
+    ]
+    for name, d, g, summary in adversarial:
+        registry.add(name=name, kind="adversarial", fn=f"{_LOSSES}:{d}", g_fn=f"{_LOSSES}:{g}",
+                     summary=summary)
+    for name, fn, kind, summary in [
+        ("gradient-penalty", "gradient_penalty", "regularizer",
+         "WGAN-GP penalty (||grad D(x_hat)|| - 1)^2 (Gulrajani et al. 2017)."),
+        ("l1", "l1", "reconstruction", "Mean absolute error."),
+        ("l2", "l2", "reconstruction", "Mean squared error."),
+        ("cycle", "cycle", "reconstruction", "Cycle consistency |F(G(x)) - x| (Zhu et al. 2017)."),
+        ("identity", "identity", "reconstruction", "Identity mapping |G(y) - y| (CycleGAN)."),
+        ("kl", "kl_normal", "regularizer",
+         "KL(N(mu, sigma^2) || N(0, I)), conditioning augmentation (Zhang et al. 2017)."),
+    ]:
+        registry.add(name=name, kind=kind, fn=f"{_LOSSES}:{fn}", summary=summary)
+
+
+@hookimpl
+def register_datasets(registry) -> None:
+    from .data.configs import CelebAConfig, DigitsConfig, ImageFolderConfig
+
+    registry.add(name="digits", config_cls=DigitsConfig, build="ganzoo.data.digits:build",
+                 kind="labelled",
+                 summary="scikit-learn's 1797 bundled 8x8 digits, resized; fixed 80/20 split.")
+    registry.add(name="image-folder", config_cls=ImageFolderConfig,
+                 build="ganzoo.data.folder:build", kind="images",
+                 summary="Your own images: every image file under a folder (train/ and test/ "
+                         "subfolders become the splits).")
+    registry.add(name="celeba", config_cls=CelebAConfig, build="ganzoo.data.celeba:build",
+                 kind="images",
+                 summary="CelebA aligned faces from a folder in torchvision's CelebA layout, "
+                         "with the 40 attributes.")

@@ -1,0 +1,208 @@
+"""The ``ganzoo`` command: a thin layer over the library.
+
+Library errors (:class:`ganzoo.GanzooError`) become a one-line message and exit status 1 here, and
+only here. Plugin commands are attached lazily so ``ganzoo --help`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, plugins
+from .errors import GanzooError
+from .registry import REGISTRY_KINDS, load_ref
+
+LISTABLE = [k for k in REGISTRY_KINDS if k != "commands"]
+
+
+class _UserError(click.ClickException):
+    """A :class:`GanzooError` shown as ``ganzoo: <message>`` with exit status 1, no traceback."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"ganzoo: {self.message}", err=True)
+
+
+class _Group(click.Group):
+    """Built-in commands plus those registered through ``register_commands``."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GanzooError as exc:
+            raise _UserError(str(exc)) from exc
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and name in self._plugin_commands():
+            command = load_ref(plugins.registry("commands").get(name).command)
+        return command
+
+    @staticmethod
+    def _plugin_commands() -> list[str]:
+        try:
+            return plugins.registry("commands").names()
+        except GanzooError:
+            return []
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganzoo")
+def cli() -> None:
+    """ganzoo: a plugin-based zoo of GANs.
+
+    Train with `ganzoo run recipes/dcgan_digits.toml`; see what is installed with `ganzoo list`.
+    """
+
+
+@cli.command()
+@click.argument("recipe", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a recipe value, e.g. --set train.steps=100 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to create (default: runs/<recipe name>-<time>).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Continue the run in this directory from its last checkpoint.")
+@click.option("--dry-run", is_flag=True, help="Validate the recipe and print it resolved; train nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(recipe, overrides, out, resume_dir, dry_run, quiet) -> None:
+    """Train the GAN described by RECIPE (a TOML file)."""
+    from .recipe import Recipe
+
+    if resume_dir is not None:
+        if recipe is not None or out is not None:
+            raise click.UsageError("--resume takes the run directory alone (no RECIPE or --out)")
+        from .training.loop import resume
+
+        result = resume(resume_dir, overrides=tuple(overrides), progress=not quiet)
+    else:
+        if recipe is None:
+            raise click.UsageError("give a RECIPE file, or --resume RUN_DIR")
+        resolved = Recipe.from_toml(recipe, overrides)
+        if dry_run:
+            click.echo(resolved.to_toml(), nl=False)
+            return
+        from .training.loop import train
+
+        result = train(resolved, out, progress=not quiet)
+    if result.status == "interrupted":
+        click.echo(f"ganzoo: stopped at step {result.step}; checkpoint saved. Continue with "
+                   f"`ganzoo run --resume {result.run_dir}`", err=True)
+        sys.exit(130)
+    click.echo(f"finished {result.step} steps: {result.run_dir}")
+
+
+@cli.command("list")
+@click.argument("kind", required=False, type=click.Choice(LISTABLE))
+@click.argument("pattern", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(kind, pattern, as_json) -> None:
+    """List registered architectures, losses, datasets... (PATTERN: shell wildcard)."""
+    kinds = [kind] if kind else LISTABLE
+    data = {k: [e.describe() for e in plugins.registry(k) if e.name in
+                set(plugins.registry(k).names(pattern))] for k in kinds}
+    if as_json:
+        click.echo(json.dumps(data if not kind else data[kind], indent=2, default=str))
+        return
+    for k, entries in data.items():
+        if not kind:
+            click.secho(f"{k}:", bold=True)
+        for e in entries:
+            click.echo(f"  {e['name']:<22} {e['summary']}  [{e['plugin']}]")
+        if not entries and kind:
+            click.echo(f"no {k} match {pattern!r}" if pattern else f"no {k} registered")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(name, as_json) -> None:
+    """Describe the registered NAME (an architecture, loss, dataset, weights...)."""
+    from .errors import UnknownNameError, closest
+
+    found = {}
+    for kind in LISTABLE:
+        registry = plugins.registry(kind)
+        if name in registry:
+            found[kind] = registry.get(name).describe() | _config_defaults(registry.get(name))
+    if not found:
+        every = [n for k in LISTABLE for n in plugins.registry(k).names()]
+        suggestions = closest(name, every)
+        hint = f" Did you mean {suggestions[0]!r}?" if suggestions else ""
+        raise UnknownNameError(f"nothing registered is named {name!r}.{hint}\n"
+                               "  `ganzoo list` shows everything registered.",
+                               name=name, kind="any", suggestions=suggestions)
+    if as_json:
+        click.echo(json.dumps(found, indent=2, default=str))
+        return
+    for kind, info in found.items():
+        click.secho(f"{name} ({kind[:-1] if kind != 'weights' else kind})", bold=True)
+        for key, value in info.items():
+            if key != "name" and value not in ("", None, {}, []):
+                click.echo(f"  {key}: {value}")
+
+
+def _config_defaults(entry) -> dict:
+    """The defaults of an entry's config class, shown by ``ganzoo show``."""
+    import attrs
+
+    cls = getattr(entry, "config_cls", None)
+    if cls is None or not attrs.has(cls):
+        return {}
+    defaults = {}
+    for field in attrs.fields(cls):
+        if field.default is attrs.NOTHING:
+            defaults[field.name] = "(required)"
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            defaults[field.name] = field.default.factory()
+        else:
+            defaults[field.name] = field.default
+    return {"config": defaults}
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_(as_json) -> None:
+    """List loaded plugins with their distribution, version and what they register."""
+    infos = plugins.plugins()
+    if as_json:
+        click.echo(json.dumps([{"name": p.name, "module": p.module, "distribution":
+                                p.distribution, "version": p.version, "builtin": p.builtin,
+                                "hooks": list(p.hooks), "registered": p.registered}
+                               for p in infos], indent=2))
+        return
+    for p in infos:
+        what = "; ".join(f"{k}: {', '.join(v)}" for k, v in p.registered.items()) or "-"
+        click.echo(f"{p.name:<24} {p.distribution or '-'} {p.version or ''}".rstrip()
+                   + f"\n    {what}")
+
+
+@cli.command()
+@click.argument("model_path", metavar="RUN_DIR_OR_WEIGHTS")
+@click.option("-n", "count", default=64, show_default=True, type=click.IntRange(1, 4096),
+              help="Number of images.")
+@click.option("-o", "--output", default="samples.png", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+def sample(model_path, count, output, seed, device) -> None:
+    """Draw a grid of samples from a trained model."""
+    import torch
+
+    from .images import save_grid
+    from .loading import load
+
+    model = load(model_path, device=device)
+    with torch.no_grad():
+        images = model.generate(count, seed=seed)
+    click.echo(f"wrote {save_grid(images, output)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="ganzoo")

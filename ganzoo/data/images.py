@@ -1,0 +1,95 @@
+"""Helpers shared by the image datasets: split names, decoding, resizing and flipping.
+
+Every image is a float32 ``[C, H, W]`` tensor in ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+from ganzoo.errors import DataError
+
+SPLITS = ("train", "test")
+
+# What PIL raises for a file it cannot decode: OSError covers truncated and unidentified files,
+# SyntaxError and ValueError come from some broken PNG/GIF headers.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def check_split(split: str) -> None:
+    """Raise :class:`DataError` unless ``split`` is one of :data:`SPLITS`."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; accepted splits are {', '.join(map(repr, SPLITS))}")
+
+
+def verify_image(path: Path) -> str | None:
+    """A cheap check of the file's header and structure: the reason it is bad, or None if it looks fine.
+
+    PIL's ``verify`` does not decode the pixels, so a file that passes may still fail in
+    :func:`load_image`.
+    """
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except _DECODE_ERRORS as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def load_image(path: Path, channels: int) -> torch.Tensor:
+    """Decode ``path`` fully into a float32 ``[channels, H, W]`` tensor in ``[-1, 1]``.
+
+    ``channels`` is 1 (grayscale) or 3 (RGB). Raises :class:`DataError` naming the path when the file
+    is missing, not an image, or truncated.
+    """
+    mode = {1: "L", 3: "RGB"}[channels]
+    try:
+        with Image.open(path) as img:
+            img.load()  # decode every pixel now, so a truncated file fails here and not later
+            if img.mode == "P" and "transparency" in img.info:
+                img = img.convert("RGBA")  # PIL warns when palette transparency goes straight to RGB
+            img = img.convert(mode)
+    except _DECODE_ERRORS as exc:
+        raise DataError(f"cannot read image {path}: {exc or type(exc).__name__}") from exc
+    pixels = TF.pil_to_tensor(img)  # uint8 [C, H, W]
+    return pixels.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def resize_square(image: torch.Tensor, resolution: int, *, center_crop: bool) -> torch.Tensor:
+    """Resize to ``resolution``×``resolution``.
+
+    With ``center_crop`` the shorter side becomes ``resolution`` and the centre square is kept;
+    without it both sides are resized, which changes the aspect ratio.
+    """
+    if center_crop:
+        image = _resize(image, resolution)
+        image = TF.center_crop(image, [resolution, resolution])
+    else:
+        image = _resize(image, [resolution, resolution])
+    return image
+
+
+def crop_and_resize(image: torch.Tensor, crop: int, resolution: int) -> torch.Tensor:
+    """Keep the centre ``crop``×``crop`` square, then resize it to ``resolution``×``resolution``."""
+    image = TF.center_crop(image, [crop, crop])
+    return _resize(image, [resolution, resolution])
+
+
+def random_hflip(image: torch.Tensor) -> torch.Tensor:
+    """Mirror left-right with probability 1/2, drawn from torch's global RNG."""
+    return image.flip(-1) if torch.rand(()).item() < 0.5 else image
+
+
+def _resize(image: torch.Tensor, size: int | list[int]) -> torch.Tensor:
+    """Bilinear, antialiased resize; an int resizes the shorter side and keeps the aspect ratio."""
+    height, width = image.shape[-2:]
+    if (min(height, width) == size) if isinstance(size, int) else ([height, width] == size):
+        return image
+    out = TF.resize(image, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
+    # bilinear weights are non-negative, so the clamp only removes float rounding past the ends
+    return out.clamp_(-1.0, 1.0)

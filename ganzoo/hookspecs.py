@@ -1,0 +1,97 @@
+"""The hooks a ganzoo plugin implements.
+
+A plugin is a module (or object) with functions decorated by :data:`ganzoo.hookimpl` whose names
+match the hooks below. Each hook receives a *registrar*: call its ``add(...)`` once per thing the
+plugin provides. Registration must stay cheap: reference heavy code (anything importing torch) by a
+``"module:attribute"`` string, which ganzoo imports on first use.
+
+These docstrings are the reference documentation for plugin authors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - only for type checkers and editors
+    from .registry import Registrar
+
+PROJECT = "ganzoo"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_architectures(registry: Registrar) -> None:
+    """Register GAN architectures.
+
+    ``registry.add(name=, config_cls=, build=, trainer=, summary=, paper=, task=, tiny=)``:
+
+    - ``config_cls``: a frozen attrs class; the recipe's ``[model]`` table is structured into it.
+    - ``build``: ``"module:callable"`` taking the config and returning a :class:`ganzoo.GANModel`.
+    - ``trainer``: the name of the registered trainer used by default.
+    - ``tiny``: config overrides that make the network small enough for CPU tests.
+    """
+
+
+@hookspec
+def register_losses(registry: Registrar) -> None:
+    """Register loss functions.
+
+    ``registry.add(name=, kind=, fn=, g_fn=, summary=)`` where ``kind`` is ``"adversarial"``
+    (``fn`` is the discriminator loss on real and fake logits, ``g_fn`` the generator loss on fake
+    logits), ``"reconstruction"`` (``fn(pred, target)``) or ``"regularizer"``.
+    Functions are ``"module:function"`` strings, pure functions of tensors.
+    """
+
+
+@hookspec
+def register_trainers(registry: Registrar) -> None:
+    """Register training-step functions.
+
+    ``registry.add(name=, step=, optimizers=, config_cls=, summary=)``:
+
+    - ``step``: ``"module:function"`` with signature ``step(batch, model, opt, ctx) -> dict`` that
+      performs one update of every network and returns the detached losses to log.
+    - ``optimizers``: ``"module:function"`` with signature ``optimizers(model, cfg, ctx) -> dict``.
+    - ``config_cls``: a frozen attrs subclass of :class:`ganzoo.TrainConfig` for the ``[train]``
+      table.
+    """
+
+
+@hookspec
+def register_datasets(registry: Registrar) -> None:
+    """Register datasets.
+
+    ``registry.add(name=, config_cls=, build=, kind=, summary=)``: the recipe's ``[data]`` table
+    (less its ``dataset`` key) is structured into ``config_cls``; ``build(cfg, split)`` returns a
+    ``torch.utils.data.Dataset`` of dicts (``{"image": tensor in [-1, 1], "label": int, ...}``).
+    """
+
+
+@hookspec
+def register_metrics(registry: Registrar) -> None:
+    """Register evaluation metrics: ``registry.add(name=, compute=, summary=)``."""
+
+
+@hookspec
+def register_weights(registry: Registrar) -> None:
+    """Register named pretrained weights.
+
+    ``registry.add(name=, architecture=, source=, license=, paper=, dataset=, summary=)``.
+    """
+
+
+@hookspec
+def register_editors(registry: Registrar) -> None:
+    """Register latent-space editors: ``registry.add(name=, build=, summary=)``."""
+
+
+@hookspec
+def register_commands(registry: Registrar) -> None:
+    """Register extra CLI commands: ``registry.add(name=, command="module:click_command")``.
+
+    The command is imported only when it is invoked or its help is shown.
+    """

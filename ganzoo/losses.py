@@ -1,0 +1,131 @@
+"""GAN losses as pure functions on tensors.
+
+Discriminator outputs are *logits*, never probabilities: ``softplus`` on logits is the numerically
+stable form of ``-log(sigmoid(x))``. Every function casts to float32 before reducing, so the result
+is a float32 scalar even under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "bce_d",
+    "bce_g",
+    "non_saturating_g",
+    "lsgan_d",
+    "lsgan_g",
+    "hinge_d",
+    "hinge_g",
+    "wgan_d",
+    "wgan_g",
+    "gradient_penalty",
+    "l1",
+    "l2",
+    "cycle",
+    "identity",
+    "kl_normal",
+]
+
+
+def bce_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Standard GAN discriminator loss: ``mean(softplus(-real)) + mean(softplus(fake))``.
+
+    Equal to ``BCE(real, 1) + BCE(fake, 0)`` on logits.
+    """
+    return F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
+
+
+def bce_g(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Minimax generator loss: ``mean(log(1 - sigmoid(fake))) = -mean(softplus(fake))``.
+
+    Its gradient vanishes when D confidently rejects the fakes; prefer :func:`non_saturating_g`.
+    """
+    return -F.softplus(fake_logits.float()).mean()
+
+
+def non_saturating_g(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: ``mean(softplus(-fake))``, i.e. ``BCE(fake, 1)``."""
+    return F.softplus(-fake_logits.float()).mean()
+
+
+def lsgan_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """LSGAN discriminator loss: ``0.5 * mean((real - 1)^2) + 0.5 * mean(fake^2)``."""
+    return 0.5 * (real_logits.float() - 1).pow(2).mean() + 0.5 * fake_logits.float().pow(2).mean()
+
+
+def lsgan_g(fake_logits: torch.Tensor) -> torch.Tensor:
+    """LSGAN generator loss: ``0.5 * mean((fake - 1)^2)``."""
+    return 0.5 * (fake_logits.float() - 1).pow(2).mean()
+
+
+def hinge_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge discriminator loss: ``mean(relu(1 - real)) + mean(relu(1 + fake))``."""
+    return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
+
+
+def hinge_g(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge generator loss: ``-mean(fake)``."""
+    return -fake_logits.float().mean()
+
+
+def wgan_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Wasserstein critic loss: ``mean(fake) - mean(real)``."""
+    return fake_logits.float().mean() - real_logits.float().mean()
+
+
+def wgan_g(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Wasserstein generator loss: ``-mean(fake)``."""
+    return -fake_logits.float().mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP penalty (Gulrajani et al. 2017): ``mean((||grad critic(x)||_2 - 1)^2)``.
+
+    ``x = alpha * real + (1 - alpha) * fake`` with one ``alpha ~ U(0, 1)`` per sample. The graph
+    is kept (``create_graph=True``) so the penalty can be backpropagated into the critic.
+    """
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    alpha = torch.rand(shape, generator=generator, device=real.device).to(real.dtype)
+    x = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grads,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+    norms = grads.float().flatten(1).norm(2, dim=1)
+    return (norms - 1).pow(2).mean()
+
+
+def l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error: ``mean(|pred - target|)``."""
+    return (pred.float() - target.float()).abs().mean()
+
+
+def l2(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error: ``mean((pred - target)^2)``."""
+    return (pred.float() - target.float()).pow(2).mean()
+
+
+def cycle(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
+    """CycleGAN cycle-consistency loss: ``mean(|reconstructed - real|)``, e.g. ``F(G(x))`` vs ``x``."""
+    return l1(reconstructed, real)
+
+
+def identity(real: torch.Tensor, mapped: torch.Tensor) -> torch.Tensor:
+    """CycleGAN identity loss: ``mean(|mapped - real|)``, e.g. ``G(y)`` vs ``y``."""
+    return l1(mapped, real)
+
+
+def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mu, exp(logvar)) || N(0, I))`` averaged over all elements.
+
+    ``-0.5 * mean(1 + logvar - mu^2 - exp(logvar))``; StackGAN's conditioning-augmentation term.
+    """
+    mu, logvar = mu.float(), logvar.float()
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).mean()

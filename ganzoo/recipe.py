@@ -1,0 +1,232 @@
+"""Recipes: a TOML file that says what to train, on what data, and how.
+
+```toml
+base = "dcgan_base.toml"     # optional: inherit, then override
+architecture = "dcgan"
+seed = 0
+[data]
+dataset = "digits"           # the rest of [data] is the dataset's own config
+resolution = 32
+[model]                      # the architecture's own config class
+z_dim = 100
+[train]                      # the trainer's config class (a ganzoo.TrainConfig subclass)
+steps = 2000
+```
+
+:meth:`Recipe.from_toml` checks everything (keys, types, values, registry names) before any work
+starts and raises :class:`~ganzoo.errors.RecipeError` naming the file, the TOML path and the
+closest valid key or name.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import plugins
+from .errors import RecipeError, UnknownNameError, did_you_mean
+from .structure import structure, unstructure
+from .train_config import TrainConfig
+
+TOP_LEVEL_KEYS = ("base", "name", "architecture", "trainer", "seed", "data", "model", "train")
+SECTIONS = ("data", "model", "train")
+
+
+@attrs.frozen(kw_only=True)
+class DataSpec:
+    """The ``[data]`` table: a dataset name and that dataset's config."""
+
+    dataset: str
+    config: Any
+
+
+@attrs.frozen(kw_only=True)
+class Recipe:
+    """A fully resolved, validated recipe."""
+
+    name: str
+    architecture: str
+    trainer: str
+    seed: int
+    data: DataSpec
+    model: Any
+    train: TrainConfig
+    source: str = "<recipe>"
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
+        """Read ``path`` (following ``base =``), apply ``key.path=value`` overrides, validate."""
+        path = Path(path)
+        raw = load_raw(path)
+        raw = apply_overrides(raw, overrides, source=str(path))
+        raw.setdefault("name", path.stem)
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, source: str = "<recipe>") -> Recipe:
+        """Validate a recipe given as nested dicts (as TOML would parse it)."""
+        raw = dict(raw)
+        raw.pop("base", None)
+
+        def fail(message: str) -> RecipeError:
+            return RecipeError(f"{source}: {message}")
+
+        unknown = [k for k in raw if k not in TOP_LEVEL_KEYS]
+        if unknown:
+            key = unknown[0]
+            raise fail(f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL_KEYS)}; "
+                       f"valid keys: {', '.join(TOP_LEVEL_KEYS)}")
+        for section in SECTIONS:
+            if section in raw and not isinstance(raw[section], Mapping):
+                raise fail(f"{section!r} must be a table ([{section}]), got {raw[section]!r}")
+        for key, kind in (("architecture", str), ("name", str), ("trainer", str), ("seed", int)):
+            if key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
+                raise fail(f"{key} must be {'an integer' if kind is int else 'a string'}, "
+                           f"got {raw[key]!r}")
+        if "architecture" not in raw:
+            raise fail("missing required key 'architecture' (e.g. architecture = \"dcgan\")")
+        if "dataset" not in raw.get("data", {}):
+            raise fail("[data] is missing required key 'dataset' (e.g. dataset = \"digits\")")
+
+        def lookup(kind: str, name: Any, where: str):
+            if not isinstance(name, str):
+                raise fail(f"{where} must be a string, got {name!r}")
+            try:
+                return plugins.registry(kind).get(name)
+            except UnknownNameError as exc:
+                raise fail(f"{where} = {name!r}: {exc}") from None
+
+        arch = lookup("architectures", raw["architecture"], "architecture")
+        trainer_name = raw.get("trainer", arch.trainer)
+        trainer = lookup("trainers", trainer_name, "trainer")
+        data_raw = dict(raw["data"])
+        dataset = lookup("datasets", data_raw.pop("dataset"), "[data] dataset")
+
+        def section(name: str, table: Any, config_cls: type) -> Any:
+            try:
+                return structure(dict(table), config_cls, section=name)
+            except ValueError as exc:
+                raise fail(str(exc)) from None
+
+        recipe = cls(
+            name=raw.get("name", "run"),
+            architecture=arch.name,
+            trainer=trainer.name,
+            seed=raw.get("seed", 0),
+            data=DataSpec(dataset=dataset.name,
+                          config=section("data", data_raw, dataset.config_cls)),
+            model=section("model", raw.get("model", {}), arch.config_cls),
+            train=section("train", raw.get("train", {}), trainer.config_cls or TrainConfig),
+            source=source,
+        )
+        for name in SECTIONS:
+            _check_registry_names(getattr(recipe, name) if name != "data" else recipe.data.config,
+                                  name, fail)
+        return recipe
+
+    # -- output -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved recipe as TOML-ready dicts; ``Recipe.from_dict`` reads it back."""
+        return {
+            "name": self.name,
+            "architecture": self.architecture,
+            "trainer": self.trainer,
+            "seed": self.seed,
+            "data": {"dataset": self.data.dataset, **unstructure(self.data.config)},
+            "model": unstructure(self.model),
+            "train": unstructure(self.train),
+        }
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+
+def _check_registry_names(config: Any, section: str, fail) -> None:
+    """Fields declared with ``ganzoo.registry_name`` must name a registered entry."""
+    if not attrs.has(type(config)):
+        return
+    for field in attrs.fields(type(config)):
+        kind = field.metadata.get("registry")
+        value = getattr(config, field.name)
+        if kind is None or value is None:
+            continue
+        try:
+            entry = plugins.registry(kind).get(value)
+        except UnknownNameError as exc:
+            raise fail(f"[{section}] {field.name} = {value!r}: {exc}") from None
+        want = field.metadata.get("loss_kind")
+        if want and entry.kind != want:
+            names = [e.name for e in plugins.registry(kind) if e.kind == want]
+            raise fail(f"[{section}] {field.name} = {value!r} is a {entry.kind} loss; "
+                       f"expected a {want} loss: {', '.join(names)}")
+
+
+def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Parse ``path`` and merge it over its ``base`` chain (tables merge key by key)."""
+    resolved = path.resolve()
+    if resolved in _seen:
+        chain = " -> ".join(str(p) for p in (*_seen, resolved))
+        raise RecipeError(f"{path}: recipes inherit from each other in a loop: {chain}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: invalid TOML: {exc}") from None
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise RecipeError(f"{path}: base must be a path string, got {base!r}")
+    parent = load_raw(path.parent / base, (*_seen, resolved))
+    return _merge(parent, raw)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"train.steps=10"`` → (["train", "steps"], 10). Values are TOML; bare words are strings."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise RecipeError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. train.steps=100")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.split("."), parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str], *, source: str) -> dict[str, Any]:
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = out
+        for depth, key in enumerate(keys[:-1]):
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                where = ".".join(keys[: depth + 1])
+                raise RecipeError(f"{source}: --set {text!r}: {where} is a value, not a table")
+            node = child
+        node[keys[-1]] = value
+    return out

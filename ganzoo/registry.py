@@ -1,0 +1,229 @@
+"""Registries: what the plugins provide, by name.
+
+Each registry holds frozen entry records. Entries reference code by ``"module:attribute"`` strings
+(:func:`load_ref`) so that registering never imports torch.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Iterator
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+
+from .errors import DuplicateNameError, PluginError, UnknownNameError, closest
+
+
+def load_ref(ref: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise PluginError(f"bad reference {ref!r}: expected 'module:attribute'")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise PluginError(f"{ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def _is_ref(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise PluginError(
+            f"{attribute.name}={value!r}: expected a 'module:attribute' string so that "
+            "registration stays cheap"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Entry:
+    """Fields every entry has. ``plugin`` is filled in by the registrar."""
+
+    name: str
+    summary: str = ""
+    plugin: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly description (classes shown by their import path)."""
+        out = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, type):
+                value = f"{value.__module__}:{value.__qualname__}"
+            out[field.name] = value
+        return out
+
+
+@attrs.frozen(kw_only=True)
+class ArchitectureEntry(Entry):
+    config_cls: type
+    build: str = attrs.field(validator=_is_ref)
+    trainer: str
+    task: Literal["unconditional", "conditional", "image-to-image", "text-to-image"] = (
+        "unconditional"
+    )
+    paper: str = ""
+    tiny: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class LossEntry(Entry):
+    kind: Literal["adversarial", "reconstruction", "regularizer"]
+    fn: str = attrs.field(validator=_is_ref)
+    g_fn: str | None = attrs.field(default=None, validator=_is_ref)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.kind == "adversarial") != (self.g_fn is not None):
+            raise PluginError(f"loss {self.name!r}: g_fn is given exactly for adversarial losses")
+
+
+@attrs.frozen(kw_only=True)
+class TrainerEntry(Entry):
+    step: str = attrs.field(validator=_is_ref)
+    optimizers: str = attrs.field(validator=_is_ref)
+    config_cls: type | None = None  # None: ganzoo.TrainConfig
+
+
+@attrs.frozen(kw_only=True)
+class DatasetEntry(Entry):
+    config_cls: type
+    build: str = attrs.field(validator=_is_ref)
+    kind: Literal["images", "labelled", "paired", "unpaired", "captioned"] = "images"
+
+
+@attrs.frozen(kw_only=True)
+class MetricEntry(Entry):
+    compute: str = attrs.field(validator=_is_ref)
+
+
+@attrs.frozen(kw_only=True)
+class WeightsEntry(Entry):
+    architecture: str
+    source: str
+    license: str = ""
+    paper: str = ""
+    dataset: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class EditorEntry(Entry):
+    build: str = attrs.field(validator=_is_ref)
+
+
+@attrs.frozen(kw_only=True)
+class CommandEntry(Entry):
+    command: str = attrs.field(validator=_is_ref)
+
+
+E = TypeVar("E", bound=Entry)
+
+
+class Registry(Generic[E]):
+    """Entries of one kind, by name. ``kind`` is the plural used by ``ganzoo list KIND``."""
+
+    def __init__(self, kind: str, entry_cls: type[E]):
+        self.kind = kind
+        self.entry_cls = entry_cls
+        self._entries: dict[str, E] = {}
+
+    @property
+    def singular(self) -> str:
+        return {"weights": "weights", "losses": "loss"}.get(self.kind, self.kind.rstrip("s"))
+
+    def _add(self, entry: E, describe_plugin, first_party: frozenset[str] = frozenset()) -> None:
+        previous = self._entries.get(entry.name)
+        if previous is not None:
+            # Suggest blocking the plugin that does not ship with ganzoo, if one of them doesn't.
+            block = previous.plugin if entry.plugin in first_party else entry.plugin
+            raise DuplicateNameError(
+                f"{self.singular} {entry.name!r} is registered by two plugins:\n"
+                f"  {describe_plugin(previous.plugin)} and {describe_plugin(entry.plugin)}\n"
+                f"  Uninstall one, or block one with GANZOO_DISABLE_PLUGINS={block}"
+            )
+        self._entries[entry.name] = entry
+
+    def get(self, name: str) -> E:
+        """The entry called ``name``; an :class:`UnknownNameError` with suggestions otherwise."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            pass
+        suggestions = closest(name, self._entries)
+        hint = f" Did you mean {suggestions[0]!r}?" if suggestions else ""
+        raise UnknownNameError(
+            f"no {self.singular} named {name!r}.{hint}\n"
+            f"  `ganzoo list {self.kind}` shows all registered {self.kind}.",
+            name=name,
+            kind=self.kind,
+            suggestions=suggestions,
+        )
+
+    def names(self, pattern: str | None = None) -> list[str]:
+        """Sorted names, optionally filtered by a shell wildcard (``"*gan*"``)."""
+        names = sorted(self._entries)
+        if pattern:
+            names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        return names
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[E]:
+        return iter(self._entries[n] for n in self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class Registrar:
+    """What a hook implementation receives: ``registry.add(name=..., ...)``.
+
+    It records which plugin registered each entry, so errors can name it.
+    """
+
+    def __init__(self, registry: Registry, plugin: str, describe_plugin,
+                 first_party: frozenset[str] = frozenset()):
+        self._registry = registry
+        self._plugin = plugin
+        self._describe_plugin = describe_plugin
+        self._first_party = first_party
+        self.added: list[str] = []
+
+    def add(self, **fields: Any) -> None:
+        """Register one entry; the accepted fields are those of the registry's entry class."""
+        entry_cls = self._registry.entry_cls
+        allowed = [f.name for f in attrs.fields(entry_cls) if f.name != "plugin"]
+        unknown = sorted(set(fields) - set(allowed))
+        if unknown:
+            raise PluginError(
+                f"plugin {self._plugin!r}: register_{self._registry.kind} got unknown field(s) "
+                f"{', '.join(unknown)}; accepted: {', '.join(allowed)}"
+            )
+        try:
+            entry = entry_cls(plugin=self._plugin, **fields)
+        except TypeError as exc:  # a missing required field
+            raise PluginError(
+                f"plugin {self._plugin!r}: register_{self._registry.kind}: {exc}"
+            ) from None
+        except PluginError as exc:
+            raise PluginError(f"plugin {self._plugin!r}: {exc}") from None
+        self._registry._add(entry, self._describe_plugin, self._first_party)
+        self.added.append(entry.name)
+
+
+REGISTRY_KINDS: dict[str, type[Entry]] = {
+    "architectures": ArchitectureEntry,
+    "losses": LossEntry,
+    "trainers": TrainerEntry,
+    "datasets": DatasetEntry,
+    "metrics": MetricEntry,
+    "weights": WeightsEntry,
+    "editors": EditorEntry,
+    "commands": CommandEntry,
+}

@@ -1,0 +1,128 @@
+"""Test helpers for plugin authors, loaded as a pytest plugin (``pytest11`` entry point).
+
+```python
+from ganzoo.testing import check_architecture
+
+def test_my_architecture(tmp_path):
+    check_architecture("my-gan", tmp_path)
+```
+
+:func:`check_architecture` builds the architecture at its ``tiny`` config, runs a forward/backward
+training step on CPU, and checks the weights round trip and the config reload. This module stays
+cheap to import: pytest loads it in every session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def tiny_config(name: str) -> Any:
+    """The architecture's config at its registered ``tiny`` overrides."""
+    from . import plugins
+    from .structure import structure
+
+    entry = plugins.registry("architectures").get(name)
+    return structure(dict(entry.tiny), entry.config_cls, section="model")
+
+
+def tiny_model(name: str):
+    """A freshly built model of ``name`` at its tiny config, on CPU."""
+    from .weights import build_model
+
+    return build_model(name, tiny_config(name))
+
+
+def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overrides: Any) -> list:
+    """Run ``steps`` of ``trainer``'s step function on ``batch``; returns each step's losses."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from . import plugins
+    from .registry import load_ref
+    from .structure import structure
+    from .train_config import TrainConfig
+    from .training.context import StepContext
+
+    entry = plugins.registry("trainers").get(trainer)
+    cfg = structure({"device": "cpu", **train_overrides}, entry.config_cls or TrainConfig,
+                    section="train")
+    ctx = StepContext(cfg, torch.device("cpu"))
+    opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
+    step = load_ref(entry.step)
+    history = []
+    model.train()
+    for i in range(steps):
+        ctx.step = i
+        history.append({k: float(v) for k, v in step(batch, model, opt, ctx).items()})
+    return history
+
+
+def check_architecture(name: str, tmp_path: Path) -> None:
+    """Assert the contract every registered architecture must meet (see the module docstring)."""
+    import attrs
+    import torch
+
+    from . import plugins
+    from .model import GANModel
+    from .weights import load_weights, save_weights, state_tensors
+
+    entry = plugins.registry("architectures").get(name)
+    assert attrs.has(entry.config_cls), f"{name}: config_cls must be an attrs class"
+    torch.manual_seed(0)
+    model = tiny_model(name)
+    assert isinstance(model, GANModel), f"{name}: build must return a ganzoo.GANModel"
+    assert model.architecture == name, f"{name}: model.architecture is {model.architecture!r}"
+    for component in model.components:
+        assert isinstance(getattr(model, component), torch.nn.Module), component
+
+    # One training step on CPU: finite losses, and every network's weights move.
+    batch = model.example_batch(2, generator=torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in state_tensors(model).items()}
+    losses = train_steps(model, entry.trainer, batch)[0]
+    assert losses, f"{name}: the training step returned no losses to log"
+    for key, value in losses.items():
+        assert torch.isfinite(torch.tensor(value)), f"{name}: loss {key} is {value}"
+    after = state_tensors(model)
+    for component in model.components:
+        prefix = f"{component}."
+        moved = any(not torch.equal(before[k], after[k]) for k in after if k.startswith(prefix))
+        assert moved, f"{name}: the training step did not update {component}"
+
+    # Previews are reproducible for a seed, in [-1, 1].
+    model.eval()
+    with torch.no_grad():
+        first, second = model.preview(2, seed=1), model.preview(2, seed=1)
+    assert torch.equal(first, second), f"{name}: preview(seed=1) is not reproducible"
+    assert first.min() >= -1 and first.max() <= 1, f"{name}: preview outside [-1, 1]"
+
+    # Weights round trip: bit-exact tensors, config reloads as its attrs class.
+    folder = save_weights(model, tmp_path / f"{name}-weights")
+    loaded = load_weights(folder)
+    assert type(loaded.config) is entry.config_cls and loaded.config == model.config
+    reloaded = state_tensors(loaded)
+    assert reloaded.keys() == after.keys()
+    for key, value in after.items():
+        assert torch.equal(value, reloaded[key]), f"{name}: {key} changed in the round trip"
+    with torch.no_grad():
+        assert torch.equal(loaded.preview(2, seed=1), first), f"{name}: reloaded model differs"
+
+
+@pytest.fixture
+def ganzoo_plugins():
+    """Fresh plugin state for the test; anything registered in it is forgotten afterwards."""
+    from . import plugins
+
+    plugins.reset()
+    yield plugins
+    plugins.reset()
+
+
+@pytest.fixture
+def ganzoo_tiny_model():
+    """Factory: ``ganzoo_tiny_model("dcgan")`` builds an architecture at its tiny config."""
+    return tiny_model

@@ -1,0 +1,52 @@
+"""The ``[train]`` table: settings every trainer shares. Trainers subclass it for their own keys."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+from attrs import validators as v
+
+
+def registry_name(kind: str, *, loss_kind: str | None = None, **kwargs):
+    """An attrs field holding a registry name, checked against the registry when a recipe loads."""
+    metadata = {"registry": kind}
+    if loss_kind:
+        metadata["loss_kind"] = loss_kind
+    return attrs.field(metadata=metadata, **kwargs)
+
+
+def _device(_inst, _attr, value: str) -> None:
+    if value not in ("auto", "cpu", "mps") and not (value == "cuda" or value.startswith("cuda:")):
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class TrainConfig:
+    """Settings of the generic training loop.
+
+    ``steps`` counts updates of every network (one call of the trainer's step function).
+    """
+
+    steps: int = attrs.field(default=1000, validator=v.ge(1))
+    batch_size: int = attrs.field(default=64, validator=[v.ge(1), v.le(65536)])
+    lr_gen: float = attrs.field(default=2e-4, validator=v.gt(0.0))
+    lr_disc: float = attrs.field(default=2e-4, validator=v.gt(0.0))
+    betas: tuple[float, float] = (0.5, 0.999)
+    device: str = attrs.field(default="auto", validator=_device)
+    amp: Literal["none", "bf16", "fp16"] = "none"
+    channels_last: bool = False
+    ema: float = attrs.field(default=0.0, validator=[v.ge(0.0), v.lt(1.0)])
+    num_workers: int = attrs.field(default=0, validator=[v.ge(0), v.le(256)])
+    log_every: int = attrs.field(default=10, validator=v.ge(1))
+    sample_every: int = attrs.field(default=500, validator=v.ge(1))
+    sample_count: int = attrs.field(default=64, validator=[v.ge(1), v.le(1024)])
+    checkpoint_every: int = attrs.field(default=500, validator=v.ge(1))
+
+
+@attrs.frozen(kw_only=True)
+class AdversarialTrainConfig(TrainConfig):
+    """A trainer with one adversarial loss from the losses registry, and optional gradient penalty."""
+
+    loss: str = registry_name("losses", loss_kind="adversarial", default="non-saturating")
+    gp_weight: float = attrs.field(default=0.0, validator=v.ge(0.0))

@@ -1,0 +1,1 @@
+"""The generic training loop and what it hands to a plugin's step function."""

@@ -1,0 +1,110 @@
+"""Training checkpoints: one safetensors file holding everything needed to continue exactly.
+
+Tensors: the model's state (``model.*``), the EMA copy (``ema.*``), every optimizer's per-parameter
+state (``opt.<name>.<index>.<key>``) and the RNG states (``rng.*``). Everything else (step, param
+groups, loss scalers) is JSON in the file's metadata. The file is written to a temporary name and
+renamed, so a crash mid-write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..errors import CheckpointError
+from ..io import atomic_write_with
+from ..weights import load_into, read_tensors, state_tensors
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def _flatten_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    sd = opt.state_dict()
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, state in sd["state"].items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"opt.{name}.{index}.{key}"] = value.detach().to("cpu").contiguous().clone()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    meta["optimizers"][name] = {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(name: str, tensors: dict, meta: dict) -> dict:
+    info = meta["optimizers"][name]
+    state: dict[int, dict[str, Any]] = {}
+    prefix = f"opt.{name}."
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            index, _, field = key[len(prefix):].partition(".")
+            state.setdefault(int(index), {})[field] = value
+    for index, fields in info["scalars"].items():
+        state.setdefault(int(index), {}).update(fields)
+    return {"state": state, "param_groups": info["param_groups"]}
+
+
+def save_checkpoint(run_dir: Path, *, step: int, model, optimizers: dict, ema, scalers: dict,
+                    extra: dict | None = None) -> Path:
+    tensors = {f"model.{k}": v for k, v in state_tensors(model).items()}
+    if ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in state_tensors(ema).items()})
+    meta: dict[str, Any] = {"step": step, "optimizers": {}, "extra": extra or {},
+                            "scalers": {k: s.state_dict() for k, s in scalers.items()}}
+    for name, opt in optimizers.items():
+        _flatten_optimizer(name, opt, tensors, meta)
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = state
+    path = run_dir / CHECKPOINT_NAME
+    atomic_write_with(path, lambda tmp: save_file(
+        tensors, str(tmp), metadata={"ganzoo": json.dumps(meta)}))
+    return path
+
+
+def checkpoint_step(run_dir: Path) -> int:
+    """The step a run's checkpoint was taken at (reads only the header)."""
+    path = run_dir / CHECKPOINT_NAME
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return int(json.loads(fh.metadata()["ganzoo"])["step"])
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint in this run directory") from None
+    except Exception as exc:  # noqa: BLE001 - any failure here means a damaged file
+        raise CheckpointError(f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
+
+
+def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx) -> dict:
+    """Restore model, EMA, optimizers, loss scalers and RNG; return the metadata (``step``...)."""
+    path = run_dir / CHECKPOINT_NAME
+    step = checkpoint_step(run_dir)  # validates the header first
+    tensors = read_tensors(path)
+    with safe_open(str(path), framework="pt") as fh:
+        meta = json.loads(fh.metadata()["ganzoo"])
+    meta["step"] = step
+
+    def part(prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    load_into(model, part("model."), path)
+    if ema is not None:
+        ema_state = part("ema.")
+        if not ema_state:
+            raise CheckpointError(f"{path}: the recipe asks for EMA but the checkpoint has none")
+        load_into(ema, ema_state, path)
+    for name, opt in optimizers.items():
+        if name not in meta["optimizers"]:
+            raise CheckpointError(f"{path}: no state for optimizer {name!r}")
+        opt.load_state_dict(_unflatten_optimizer(name, tensors, meta))
+    for key, state in meta.get("scalers", {}).items():
+        ctx.scalers.setdefault(key, torch.amp.GradScaler(ctx.device.type)).load_state_dict(state)
+    torch.set_rng_state(tensors["rng.cpu"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
+    return meta

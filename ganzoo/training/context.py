@@ -1,0 +1,118 @@
+"""What a trainer's step function receives besides the batch: losses, AMP, updates, devices."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+import torch
+from torch import nn
+
+from .. import plugins
+from ..registry import load_ref
+
+
+@attrs.frozen
+class AdversarialLoss:
+    """A registered adversarial loss: ``d(real_logits, fake_logits)`` and ``g(fake_logits)``."""
+
+    name: str
+    d: Any
+    g: Any
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU."""
+    if name != "auto":
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            from ..errors import RecipeError
+
+            raise RecipeError(f"[train] device = {name!r} but CUDA is not available here; "
+                              "use device = \"auto\" or \"cpu\"")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class StepContext:
+    """Helpers for a step function, so that it reads top to bottom.
+
+    ``ctx.autocast()`` enters mixed precision when the recipe asks for it; ``ctx.update(opt, loss)``
+    does zero-grad, (scaled) backward and the optimizer step; ``ctx.frozen(net)`` skips weight
+    gradients of a network that is not being updated.
+    """
+
+    def __init__(self, cfg, device: torch.device):
+        self.cfg = cfg
+        self.device = device
+        self.step = 0
+        amp = getattr(cfg, "amp", "none")
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+        self.scalers: dict[str, torch.amp.GradScaler] = {}
+        self._losses: dict[str, Any] = {}
+
+    # -- losses -----------------------------------------------------------------------------
+    def loss(self, name: str):
+        """The registered loss ``name``: an :class:`AdversarialLoss` or a plain function."""
+        if name not in self._losses:
+            entry = plugins.registry("losses").get(name)
+            if entry.kind == "adversarial":
+                self._losses[name] = AdversarialLoss(name, load_ref(entry.fn), load_ref(entry.g_fn))
+            else:
+                self._losses[name] = load_ref(entry.fn)
+        return self._losses[name]
+
+    # -- precision and memory format --------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        channels_last = getattr(self.cfg, "channels_last", False)
+        out = {}
+        for key, value in batch.items():
+            if isinstance(value, torch.Tensor):
+                value = value.to(self.device, non_blocking=True)
+                if channels_last and value.dim() == 4:
+                    value = value.contiguous(memory_format=torch.channels_last)
+            out[key] = value
+        return out
+
+    # -- updates ----------------------------------------------------------------------------
+    def adam(self, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Adam:
+        """Adam with the recipe's betas; the fused kernel where the device has one."""
+        fused = self.device.type in ("cuda", "cpu")
+        return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), fused=fused)
+
+    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, *, key: str = "") -> None:
+        """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling)."""
+        opt.zero_grad(set_to_none=True)
+        if self.amp_dtype is torch.float16:
+            scaler = self.scalers.setdefault(key or str(id(opt)),
+                                             torch.amp.GradScaler(self.device.type))
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def frozen(*modules: nn.Module) -> Iterator[None]:
+        """Turn off weight gradients of ``modules`` inside the block (inputs still get gradients)."""
+        params = [p for m in modules for p in m.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)

@@ -1,0 +1,234 @@
+"""The generic training loop, shared by every architecture.
+
+It owns everything that is not the GAN's math: devices, seeding, data order, EMA, logging, sample
+grids, checkpoints and resuming. The math lives in the trainer's step function, which the loop calls
+once per step.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import signal
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import attrs
+import torch
+
+from .. import plugins
+from ..errors import DataError, TrainingDiverged
+from ..images import save_grid
+from ..recipe import Recipe
+from ..registry import load_ref
+from ..weights import build_model, save_weights, state_tensors
+from . import rundir
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .context import StepContext, pick_device
+from .data_order import step_loader
+
+
+@attrs.frozen
+class RunResult:
+    run_dir: Path
+    step: int
+    status: Literal["finished", "interrupted"]
+    losses: dict[str, float]
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM ask the loop to stop between two steps (a second Ctrl-C stops at once)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class _Session:
+    """One run of the loop over a run directory (new or resumed)."""
+
+    def __init__(self, recipe: Recipe, run_dir: Path):
+        self.recipe = recipe
+        self.run_dir = run_dir
+        self.cfg = recipe.train
+        torch.manual_seed(recipe.seed)
+        self.device = pick_device(self.cfg.device)
+        self.ctx = StepContext(self.cfg, self.device)
+
+        dataset_entry = plugins.registry("datasets").get(recipe.data.dataset)
+        self.dataset = load_ref(dataset_entry.build)(recipe.data.config, "train")
+        if len(self.dataset) < self.cfg.batch_size:
+            raise DataError(f"dataset {recipe.data.dataset!r} has {len(self.dataset)} training "
+                            f"items, fewer than [train] batch_size = {self.cfg.batch_size}")
+
+        self.model = build_model(recipe.architecture, recipe.model).to(self.device)
+        if self.cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        trainer = plugins.registry("trainers").get(recipe.trainer)
+        self.step_fn = load_ref(trainer.step)
+        self.optimizers: dict[str, torch.optim.Optimizer] = load_ref(trainer.optimizers)(
+            self.model, self.cfg, self.ctx)
+        self.ema = self._make_ema()
+        self.step = 0
+        self.good_step = 0  # the step of the last checkpoint whose losses were finite
+
+    def _make_ema(self):
+        if not self.cfg.ema:
+            return None
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        gens = torch.nn.ModuleDict({n: getattr(self.model, n)
+                                    for n in self.model.generator_components})
+        return AveragedModel(gens, multi_avg_fn=get_ema_multi_avg_fn(self.cfg.ema),
+                             use_buffers=True)
+
+    # -- outputs ----------------------------------------------------------------------------
+    def inference_state(self) -> dict[str, torch.Tensor]:
+        """The model's tensors, with the EMA generator(s) in place of the trained ones."""
+        state = state_tensors(self.model)
+        if self.ema is not None:
+            for key, value in state_tensors(self.ema.module).items():
+                state[key] = value
+        return state
+
+    def write_samples(self, name: str) -> Path:
+        model = self.model
+        if self.ema is not None:
+            model = copy.deepcopy(self.model)
+            model.load_state_dict(self.inference_state())
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            images = model.preview(self.cfg.sample_count, seed=self.recipe.seed)
+        model.train(was_training)
+        return save_grid(images, self.run_dir / "samples" / f"{name}.png")
+
+    def checkpoint(self) -> None:
+        save_checkpoint(self.run_dir, step=self.step, model=self.model,
+                        optimizers=self.optimizers, ema=self.ema, scalers=self.ctx.scalers)
+        self.good_step = self.step
+
+    # -- the loop ---------------------------------------------------------------------------
+    def resume(self) -> None:
+        meta = load_checkpoint(self.run_dir, model=self.model, optimizers=self.optimizers,
+                               ema=self.ema, ctx=self.ctx)
+        self.step = self.good_step = meta["step"]
+        rundir.truncate_metrics(self.run_dir, self.step)
+
+    def run(self, progress: bool = True) -> RunResult:
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        loader = step_loader(self.dataset, batch_size=cfg.batch_size, seed=self.recipe.seed,
+                             start=self.step, stop=cfg.steps, num_workers=cfg.num_workers,
+                             pin_memory=self.device.type == "cuda")
+        sums: dict[str, torch.Tensor] = {}
+        window_steps, window_start = 0, time.perf_counter()
+        last: dict[str, float] = {}
+        status: Literal["finished", "interrupted"] = "finished"
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=self.recipe.name, disable=None if progress else True,
+                   dynamic_ncols=True, unit="step")
+
+        def flush() -> None:
+            """Log the losses averaged since the last flush; stop on NaN/inf."""
+            nonlocal sums, window_steps, window_start, last
+            if not window_steps:
+                return
+            names = list(sums)
+            values = (torch.stack([sums[n].float() for n in names]) / window_steps).tolist()
+            last = dict(zip(names, values, strict=True))
+            bad = [n for n, v in last.items() if not math.isfinite(v)]
+            if bad:
+                raise TrainingDiverged(
+                    f"{bad[0]} became {last[bad[0]]} by step {self.step}; the run stopped. The last "
+                    f"good checkpoint (step {self.good_step}) is kept in "
+                    f"{self.run_dir / CHECKPOINT_NAME}. Try a lower learning rate, or amp = \"none\"."
+                )
+            elapsed = time.perf_counter() - window_start
+            record = {"step": self.step, **{n: round(v, 6) for n, v in last.items()},
+                      "images_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
+            with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+            bar.set_postfix({n: f"{v:.3f}" for n, v in last.items()}, refresh=False)
+            sums, window_steps, window_start = {}, 0, time.perf_counter()
+
+        self.model.train()
+        with _StopRequest() as stop, bar:
+            for batch in loader:
+                self.ctx.step = self.step
+                losses = self.step_fn(self.ctx.to_device(batch), self.model, self.opt_ns,
+                                      self.ctx)
+                if self.ema is not None:
+                    self.ema.update_parameters(torch.nn.ModuleDict(
+                        {n: getattr(self.model, n) for n in self.model.generator_components}))
+                for name, value in losses.items():
+                    sums[name] = sums[name] + value.detach() if name in sums else value.detach()
+                self.step += 1
+                window_steps += 1
+                bar.update(1)
+                if self.step % cfg.log_every == 0:
+                    flush()
+                if self.step % cfg.sample_every == 0:
+                    self.write_samples(f"step-{self.step:06d}")
+                if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                    flush()
+                    self.checkpoint()
+                if stop.requested:
+                    status = "interrupted"
+                    break
+            flush()
+        self.checkpoint()
+        if status == "finished":
+            save_weights(self.model, self.run_dir / "weights", state=self.inference_state())
+            self.write_samples("final")
+        return RunResult(run_dir=self.run_dir, step=self.step, status=status, losses=last)
+
+    @property
+    def opt_ns(self) -> SimpleNamespace:
+        return SimpleNamespace(**self.optimizers)
+
+
+def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool = True) -> RunResult:
+    """Start a new run of ``recipe`` in ``run_dir`` (a new, empty folder)."""
+    run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(recipe)
+    session = _Session(recipe, run_dir)  # validates data and model before anything is written
+    rundir.prepare_new(run_dir, recipe)
+    return session.run(progress=progress)
+
+
+def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bool = True
+           ) -> RunResult:
+    """Continue the run in ``run_dir`` from its checkpoint, exactly where it stopped."""
+    run_dir = Path(run_dir)
+    recipe = rundir.recipe_of(run_dir)
+    if overrides:
+        recipe = Recipe.from_toml(run_dir / rundir.RECIPE_NAME, overrides)
+    from .checkpoint import checkpoint_step
+
+    checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, before setup
+    session = _Session(recipe, run_dir)
+    session.resume()
+    if overrides:
+        from ..io import atomic_write_text
+
+        atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
+    return session.run(progress=progress)

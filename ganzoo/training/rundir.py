@@ -1,0 +1,84 @@
+"""The run directory: what a run writes, and the checks that keep one run from clobbering another.
+
+```
+RUN/
+  recipe.toml              the fully resolved recipe (re-read by --resume)
+  run.json                 versions of ganzoo, its plugins, torch; the command line
+  metrics.jsonl            one JSON object per logged step
+  samples/step-000500.png  sample grids; samples/final.png at the end
+  checkpoint.safetensors   the latest checkpoint (atomic)
+  weights/                 final weights: config.json + model.safetensors
+```
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from .. import __version__, plugins
+from ..errors import RunDirError
+from ..io import atomic_write_json, atomic_write_text
+from ..recipe import Recipe
+
+RECIPE_NAME = "recipe.toml"
+RUN_INFO_NAME = "run.json"
+METRICS_NAME = "metrics.jsonl"
+
+
+def default_run_dir(recipe: Recipe) -> Path:
+    return Path("runs") / f"{recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_new(run_dir: Path, recipe: Recipe) -> None:
+    """Create ``run_dir`` for a new run; refuse one that already holds files."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: exists and is not a directory")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        hint = (f"continue it with `ganzoo run --resume {run_dir}`"
+                if (run_dir / RECIPE_NAME).exists() else "choose an empty or new --out folder")
+        raise RunDirError(f"{run_dir}: the output folder is not empty; {hint}")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"{run_dir}: cannot create the output folder: {exc.strerror}") from None
+    atomic_write_text(run_dir / RECIPE_NAME, recipe.to_toml())
+    import torch
+
+    atomic_write_json(run_dir / RUN_INFO_NAME, {
+        "ganzoo": __version__,
+        "plugins": {p.name: {"distribution": p.distribution, "version": p.version}
+                    for p in plugins.plugins()},
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "command": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+
+
+def recipe_of(run_dir: Path) -> Recipe:
+    """The resolved recipe a run was started with."""
+    path = run_dir / RECIPE_NAME
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: no such run directory")
+    if not path.is_file():
+        raise RunDirError(f"{run_dir}: not a ganzoo run directory (no {RECIPE_NAME})")
+    return Recipe.from_toml(path)
+
+
+def truncate_metrics(run_dir: Path, step: int) -> None:
+    """Drop metric lines logged after ``step`` (written before a crash, to be logged again)."""
+    path = run_dir / METRICS_NAME
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                keep.append(line)
+        except ValueError:
+            continue  # a line cut short by a kill
+    atomic_write_text(path, "".join(f"{line}\n" for line in keep))

@@ -1,0 +1,35 @@
+"""DCGAN (Radford, Metz & Chintala 2015) as a ganzoo plugin.
+
+This module only registers; the networks (and torch) load on first use.
+"""
+
+from __future__ import annotations
+
+import ganzoo
+
+
+@ganzoo.hookimpl
+def register_architectures(registry) -> None:
+    from .config import DCGANConfig
+
+    registry.add(
+        name="dcgan",
+        config_cls=DCGANConfig,
+        build="ganzoo_dcgan.networks:DCGAN",
+        trainer="gan",
+        task="unconditional",
+        summary="Deep convolutional GAN: transposed-conv generator, strided-conv discriminator.",
+        paper="https://arxiv.org/abs/1511.06434",
+        tiny={"resolution": 16, "z_dim": 8, "gen_width": 8, "disc_width": 8},
+    )
+
+
+@ganzoo.hookimpl
+def register_trainers(registry) -> None:
+    registry.add(
+        name="gan",
+        step="ganzoo_dcgan.train:train_step",
+        optimizers="ganzoo_dcgan.train:optimizers",
+        config_cls=ganzoo.AdversarialTrainConfig,
+        summary="One discriminator then one generator update per step, any adversarial loss.",
+    )

@@ -1,0 +1,82 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, section 3 and figure 1)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganzoo import GANModel
+
+from .config import DCGANConfig
+
+
+def _init_weights(module: nn.Module) -> None:
+    """The paper's init: conv weights from N(0, 0.02); BatchNorm scale from N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Sequential):
+    """z → 4×4 → ... → resolution, doubling the size and halving the channels at each layer."""
+
+    def __init__(self, cfg: DCGANConfig):
+        ups = int(math.log2(cfg.resolution)) - 2
+        width = cfg.gen_width * 2 ** (ups - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(cfg.z_dim, width, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(width), nn.ReLU(True),
+        ]
+        for _ in range(ups - 1):
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(width // 2), nn.ReLU(True)]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        super().__init__(*layers)
+
+
+class Discriminator(nn.Sequential):
+    """Image → one logit per image; no BatchNorm on the first layer, LeakyReLU(0.2) throughout."""
+
+    def __init__(self, cfg: DCGANConfig):
+        downs = int(math.log2(cfg.resolution)) - 2
+        width = cfg.disc_width
+        layers: list[nn.Module] = [nn.Conv2d(cfg.channels, width, 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, True)]
+        for _ in range(downs - 1):
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2, True)]
+            width *= 2
+        layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=False), nn.Flatten(0)]
+        super().__init__(*layers)
+
+
+class DCGAN(GANModel):
+    architecture = "dcgan"
+    generator_components = ("gen",)
+
+    def __init__(self, config: DCGANConfig):
+        super().__init__(config)
+        self.gen = Generator(config)
+        self.disc = Discriminator(config)
+        self.apply(_init_weights)
+
+    def sample_latent(self, n: int, *, seed: int | None = None) -> torch.Tensor:
+        """``n`` latent vectors z ~ N(0, I), shaped ``[n, z_dim, 1, 1]`` for the generator."""
+        generator = self.seeded(seed, self.device)
+        return torch.randn(n, self.config.z_dim, 1, 1, device=self.device, generator=generator)
+
+    def generate(self, n: int, *, seed: int | None = None, z: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        if z is None:
+            z = self.sample_latent(n, seed=seed)
+        return self.gen(z.to(self.device).view(-1, self.config.z_dim, 1, 1))
+
+    def example_batch(self, batch_size: int, *, generator: torch.Generator | None = None) -> dict:
+        cfg = self.config
+        shape = (batch_size, cfg.channels, cfg.resolution, cfg.resolution)
+        return {"image": torch.rand(shape, generator=generator) * 2 - 1}
