@@ -7,6 +7,7 @@ for a misspelt key, the closest valid one.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,9 @@ def _leaf_message(exc: BaseException, cls: type | None) -> str:
     if isinstance(exc, StrictTypeError):
         return str(exc)
     if isinstance(exc, cattrs.errors.CattrsError) and "not in literal" in str(exc):
-        return str(exc).replace("typing.Literal", "accepted: ")
+        options = ", ".join(repr(o) for o in typing.get_args(cls)) if cls else ""
+        value = str(exc).split(" not in literal")[0]
+        return f"{value} is not one of {options}" if options else str(exc)
     return str(exc) or type(exc).__name__
 
 

@@ -67,7 +67,11 @@ def read_config(folder: Path) -> tuple[str, Any]:
     try:
         entry = plugins.registry("architectures").get(meta["architecture"])
     except UnknownNameError as exc:
-        raise CheckpointError(f"{path}: {exc} Is the plugin that provides it installed?") from None
+        hint = f" (did you mean {exc.suggestions[0]!r}?)" if exc.suggestions else ""
+        raise CheckpointError(
+            f"{path}: architecture {meta['architecture']!r} is not installed{hint}; install the "
+            "plugin that provides it (`ganzoo list architectures` shows what is installed)"
+        ) from None
     try:
         config = structure(meta.get("config", {}), entry.config_cls, section="config")
     except ValueError as exc:

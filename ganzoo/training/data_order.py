@@ -70,4 +70,7 @@ def step_loader(dataset: Dataset, *, batch_size: int, seed: int, start: int, sto
         SeededItems(dataset, seed), batch_sampler=sampler, num_workers=num_workers,
         pin_memory=pin_memory, persistent_workers=False,
         prefetch_factor=4 if num_workers else None,
+        # The iterator draws a base seed from this generator, not from torch's global RNG, so
+        # starting the loader (again, on resume) does not shift the training RNG stream.
+        generator=torch.Generator().manual_seed(seed),
     )

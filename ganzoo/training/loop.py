@@ -21,7 +21,7 @@ import attrs
 import torch
 
 from .. import plugins
-from ..errors import DataError, TrainingDiverged
+from ..errors import DataError, RecipeError, TrainingDiverged
 from ..images import save_grid
 from ..recipe import Recipe
 from ..registry import load_ref
@@ -63,6 +63,17 @@ class _StopRequest:
             signal.signal(sig, handler)
 
 
+def _check_data_fits_model(recipe: Recipe, dataset) -> None:
+    """Catch a [data]/[model] disagreement here rather than as a shape error deep in torch."""
+    for attr in ("channels", "resolution"):
+        want, have = getattr(recipe.model, attr, None), getattr(dataset, attr, None)
+        if want is not None and have is not None and want != have:
+            raise RecipeError(
+                f"{recipe.source}: [model] {attr} = {want} but dataset {recipe.data.dataset!r} "
+                f"gives {attr} {have}; make them agree (e.g. [model] {attr} = {have})"
+            )
+
+
 class _Session:
     """One run of the loop over a run directory (new or resumed)."""
 
@@ -80,6 +91,7 @@ class _Session:
             raise DataError(f"dataset {recipe.data.dataset!r} has {len(self.dataset)} training "
                             f"items, fewer than [train] batch_size = {self.cfg.batch_size}")
 
+        _check_data_fits_model(recipe, self.dataset)
         self.model = build_model(recipe.architecture, recipe.model).to(self.device)
         if self.cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)

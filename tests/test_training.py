@@ -1,0 +1,181 @@
+"""The generic training loop: outputs, exact resume after a kill or Ctrl-C, NaN, bad run dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from conftest import TINY_DIGITS, load_toml, write_recipe
+from PIL import Image
+
+import ganzoo
+from ganzoo import CheckpointError, Recipe, RunDirError, TrainingDiverged
+from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
+from ganzoo.training.loop import resume, train
+from ganzoo.weights import read_tensors
+
+
+def final_tensors(run_dir):
+    return read_tensors(run_dir / "weights" / "model.safetensors")
+
+
+def assert_same_tensors(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_a_run_writes_weights_samples_metrics_and_the_resolved_recipe(tiny_recipe, tmp_path):
+    run_dir = tmp_path / "run"
+    result = ganzoo.train(str(tiny_recipe), str(run_dir), progress=False)
+    assert (result.status, result.step) == ("finished", 12)
+    config = json.loads((run_dir / "weights" / "config.json").read_text())
+    assert config["architecture"] == "dcgan" and config["config"]["z_dim"] == 8
+    assert set(final_tensors(run_dir)) >= {"gen.0.weight", "disc.0.weight"}
+    for name in ("step-000006", "step-000012", "final"):
+        assert Image.open(run_dir / "samples" / f"{name}.png").size == (38, 38)  # 2x2 of 16px
+    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4, 6, 8, 10, 12]
+    assert all({"loss_d", "loss_g", "images_per_s"} <= set(x) for x in lines)
+    resolved = load_toml(run_dir / "recipe.toml")
+    assert resolved["train"]["steps"] == 12 and resolved["trainer"] == "gan"
+    assert Recipe.from_toml(run_dir / "recipe.toml").model == Recipe.from_toml(tiny_recipe).model
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["plugins"]["dcgan"]["version"] == ganzoo.__version__ and info["torch"]
+    # The run directory is loadable, and its samples reproducible for a seed.
+    model = ganzoo.load(str(run_dir))
+    assert not model.training
+    with torch.no_grad():
+        assert torch.equal(model.generate(3, seed=5), model.generate(3, seed=5))
+
+
+def test_same_seed_same_weights(tiny_recipe, tmp_path):
+    recipe = Recipe.from_toml(tiny_recipe, ["train.steps=4"])
+    train(recipe, tmp_path / "a", progress=False)
+    train(recipe, tmp_path / "b", progress=False)
+    assert_same_tensors(final_tensors(tmp_path / "a"), final_tensors(tmp_path / "b"))
+
+
+STOP_AT_STEP = """
+import os, signal, sys
+import ganzoo_dcgan.train as t
+from ganzoo.cli import main
+original = t.train_step
+def step(batch, model, opt, ctx):
+    if ctx.step == {step}:
+        os.kill(os.getpid(), signal.{signal})
+    return original(batch, model, opt, ctx)
+t.train_step = step
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("sig,code", [("SIGKILL", -signal.SIGKILL), ("SIGINT", 130)])
+def test_resume_after_kill_or_ctrl_c_equals_an_uninterrupted_run(tiny_recipe, tmp_path, sig, code):
+    overrides = ["--set", "train.ema=0.9", "--set", "train.num_workers=1"]
+    train(Recipe.from_toml(tiny_recipe, [o for o in overrides if o != "--set"]),
+          tmp_path / "straight", progress=False)
+    script = STOP_AT_STEP.format(step=6, signal=sig)
+    broken = tmp_path / "broken"
+    proc = subprocess.run([sys.executable, "-c", script, "run", str(tiny_recipe), "--out",
+                           str(broken), "-q", *overrides], capture_output=True, text=True)
+    assert proc.returncode == code, proc.stderr
+    assert not (broken / "weights").exists()
+    if sig == "SIGINT":  # graceful: the step in flight finishes and is checkpointed
+        assert checkpoint_step(broken) == 7
+        assert f"ganzoo run --resume {broken}" in proc.stderr
+    else:  # killed: the last periodic checkpoint survives
+        assert checkpoint_step(broken) == 4
+    result = resume(broken, progress=False)
+    assert (result.status, result.step) == ("finished", 12)
+    assert_same_tensors(final_tensors(tmp_path / "straight"), final_tensors(broken))
+    steps = [json.loads(x)["step"] for x in (broken / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)), "metrics were logged twice for some steps"
+
+
+def test_amp_and_channels_last_paths_train_on_cpu(tiny_recipe, tmp_path):
+    for i, amp in enumerate(["bf16", "fp16"]):
+        recipe = Recipe.from_toml(tiny_recipe, [f"train.amp={amp}", "train.channels_last=true",
+                                                "train.steps=4"])
+        result = train(recipe, tmp_path / f"run{i}", progress=False)
+        assert result.status == "finished"
+        assert all(torch.isfinite(torch.tensor(v)) for v in result.losses.values())
+
+
+NAN_PLUGIN = textwrap.dedent("""
+    import ganzoo, torch
+    import ganzoo_dcgan.train as t
+
+    def step(batch, model, opt, ctx):
+        losses = t.train_step(batch, model, opt, ctx)
+        if ctx.step >= 5:
+            losses["loss_g"] = losses["loss_g"] * float("nan")
+        return losses
+
+    @ganzoo.hookimpl
+    def register_trainers(registry):
+        registry.add(name="nan-gan", step="nan_plugin:step", optimizers=t.__name__ + ":optimizers",
+                     config_cls=ganzoo.AdversarialTrainConfig)
+""")
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_recipe, tmp_path, monkeypatch,
+                                                              ganzoo_plugins):
+    (tmp_path / "nan_plugin.py").write_text(NAN_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import nan_plugin
+
+    ganzoo_plugins.register_plugin(nan_plugin, "nan_plugin")
+    recipe = Recipe.from_toml(tiny_recipe, ["trainer=nan-gan"])
+    with pytest.raises(TrainingDiverged) as info:
+        train(recipe, tmp_path / "run", progress=False)
+    assert "loss_g became nan by step 6" in str(info.value)
+    assert "last good checkpoint (step 4)" in str(info.value)
+    assert checkpoint_step(tmp_path / "run") == 4
+
+
+def test_refuses_an_output_folder_holding_a_run(tiny_recipe, tmp_path, cli):
+    recipe = Recipe.from_toml(tiny_recipe, ["train.steps=2"])
+    train(recipe, tmp_path / "run", progress=False)
+    with pytest.raises(RunDirError, match="not empty; continue it with `ganzoo run --resume"):
+        train(recipe, tmp_path / "run", progress=False)
+    result = cli("run", tiny_recipe, "--out", tmp_path / "run")
+    assert result.exit_code == 1 and result.output.startswith("ganzoo: ")
+
+
+def test_corrupt_or_missing_checkpoint_is_a_one_line_error(tiny_recipe, tmp_path, cli):
+    run_dir = tmp_path / "run"
+    train(Recipe.from_toml(tiny_recipe, ["train.steps=2"]), run_dir, progress=False)
+    path = run_dir / CHECKPOINT_NAME
+    path.write_bytes(path.read_bytes()[:200])
+    result = cli("run", "--resume", run_dir)
+    assert result.exit_code == 1
+    assert f"ganzoo: {path}: corrupt checkpoint" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    path.unlink()
+    with pytest.raises(CheckpointError, match="no checkpoint in this run directory"):
+        resume(run_dir, progress=False)
+
+
+def test_model_and_data_disagreeing_fails_before_training(tiny_recipe, tmp_path):
+    recipe = Recipe.from_toml(tiny_recipe, ["model.channels=3"])
+    with pytest.raises(ganzoo.RecipeError, match=r"\[model\] channels = 3 but dataset 'digits' "
+                                                 r"gives channels 1"):
+        train(recipe, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_data_folder_names_the_path(tmp_path, cli):
+    data = {**TINY_DIGITS, "data": {"dataset": "image-folder", "root": str(tmp_path / "nope"),
+                                    "resolution": 16, "channels": 1}}
+    recipe = write_recipe(tmp_path / "r.toml", data)
+    result = cli("run", recipe, "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    assert str(tmp_path / "nope") in result.output and result.output.startswith("ganzoo: ")
+    assert not (tmp_path / "run").exists()
