@@ -18,6 +18,7 @@ from .errors import (
     RunDirError,
     TrainingDiverged,
     UnknownNameError,
+    WriteError,
 )
 from .hookspecs import hookimpl
 from .recipe import Recipe
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AdversarialTrainConfig", "CheckpointError", "DataError", "GANModel", "GanzooError",
     "PluginError", "Recipe", "RecipeError", "RunDirError", "TrainConfig", "TrainingDiverged",
-    "UnknownNameError", "__version__", "create", "get", "hookimpl", "list_names", "load",
+    "UnknownNameError", "WriteError", "__version__", "create", "get", "hookimpl", "list_names", "load",
     "registry_name", "train",
 ]
 

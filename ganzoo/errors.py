@@ -47,6 +47,10 @@ class CheckpointError(GanzooError):
     """A checkpoint or weights folder cannot be read or written."""
 
 
+class WriteError(GanzooError):
+    """An output file (checkpoint, weights, samples) could not be written; the old one is kept."""
+
+
 class TrainingDiverged(GanzooError):
     """A loss became NaN or infinite."""
 

@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers and editors
-    from .registry import Registrar
+    from .registry import (
+        ArchitectureEntry,
+        CommandEntry,
+        DatasetEntry,
+        EditorEntry,
+        LossEntry,
+        MetricEntry,
+        Registrar,
+        TrainerEntry,
+        WeightsEntry,
+    )
 
 PROJECT = "ganzoo"
 
@@ -24,7 +34,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def register_architectures(registry: Registrar) -> None:
+def register_architectures(registry: Registrar[ArchitectureEntry]) -> None:
     """Register GAN architectures.
 
     ``registry.add(name=, config_cls=, build=, trainer=, summary=, paper=, task=, tiny=)``:
@@ -37,7 +47,7 @@ def register_architectures(registry: Registrar) -> None:
 
 
 @hookspec
-def register_losses(registry: Registrar) -> None:
+def register_losses(registry: Registrar[LossEntry]) -> None:
     """Register loss functions.
 
     ``registry.add(name=, kind=, fn=, g_fn=, summary=)`` where ``kind`` is ``"adversarial"``
@@ -48,7 +58,7 @@ def register_losses(registry: Registrar) -> None:
 
 
 @hookspec
-def register_trainers(registry: Registrar) -> None:
+def register_trainers(registry: Registrar[TrainerEntry]) -> None:
     """Register training-step functions.
 
     ``registry.add(name=, step=, optimizers=, config_cls=, summary=)``:
@@ -62,7 +72,7 @@ def register_trainers(registry: Registrar) -> None:
 
 
 @hookspec
-def register_datasets(registry: Registrar) -> None:
+def register_datasets(registry: Registrar[DatasetEntry]) -> None:
     """Register datasets.
 
     ``registry.add(name=, config_cls=, build=, kind=, summary=)``: the recipe's ``[data]`` table
@@ -72,12 +82,12 @@ def register_datasets(registry: Registrar) -> None:
 
 
 @hookspec
-def register_metrics(registry: Registrar) -> None:
+def register_metrics(registry: Registrar[MetricEntry]) -> None:
     """Register evaluation metrics: ``registry.add(name=, compute=, summary=)``."""
 
 
 @hookspec
-def register_weights(registry: Registrar) -> None:
+def register_weights(registry: Registrar[WeightsEntry]) -> None:
     """Register named pretrained weights.
 
     ``registry.add(name=, architecture=, source=, license=, paper=, dataset=, summary=)``.
@@ -85,12 +95,12 @@ def register_weights(registry: Registrar) -> None:
 
 
 @hookspec
-def register_editors(registry: Registrar) -> None:
+def register_editors(registry: Registrar[EditorEntry]) -> None:
     """Register latent-space editors: ``registry.add(name=, build=, summary=)``."""
 
 
 @hookspec
-def register_commands(registry: Registrar) -> None:
+def register_commands(registry: Registrar[CommandEntry]) -> None:
     """Register extra CLI commands: ``registry.add(name=, command="module:click_command")``.
 
     The command is imported only when it is invoked or its help is shown.

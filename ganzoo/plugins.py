@@ -19,7 +19,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .registry import REGISTRY_KINDS, Registrar, Registry
+from .registry import REGISTRY_KINDS, Registry, registrar_for
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_PLUGINS = ("ganzoo.builtin_plugin",)
@@ -119,7 +119,7 @@ def _fill_registries(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> 
         caller = getattr(pm.hook, f"register_{kind}")
         # Called one plugin at a time so each entry records the plugin that added it.
         for impl in reversed(caller.get_hookimpls()):
-            registrar = Registrar(registry, impl.plugin_name, describe, first_party)
+            registrar = registrar_for(registry, impl.plugin_name, describe, first_party)
             try:
                 impl.function(registry=registrar)
             except PluginError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import inspect
 from collections.abc import Iterator
 from typing import Any, Generic, Literal, TypeVar
 
@@ -181,10 +182,11 @@ class Registry(Generic[E]):
         return len(self._entries)
 
 
-class Registrar:
+class Registrar(Generic[E]):
     """What a hook implementation receives: ``registry.add(name=..., ...)``.
 
-    It records which plugin registered each entry, so errors can name it.
+    ``add`` accepts exactly the fields of the registry's entry class (its signature says which).
+    The registrar records which plugin registered each entry, so errors can name it.
     """
 
     def __init__(self, registry: Registry, plugin: str, describe_plugin,
@@ -216,6 +218,39 @@ class Registrar:
         self._registry._add(entry, self._describe_plugin, self._first_party)
         self.added.append(entry.name)
 
+
+def _add_signature(entry_cls: type[Entry]) -> inspect.Signature:
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    for field in attrs.fields(entry_cls):
+        if field.name == "plugin":
+            continue
+        default = inspect.Parameter.empty
+        if field.default is not attrs.NOTHING:
+            default = (field.default.factory() if isinstance(field.default, attrs.Factory)
+                       else field.default)
+        params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=default, annotation=field.type))
+    return inspect.Signature(params, return_annotation=None)
+
+
+def registrar_for(registry: Registry, plugin: str, describe_plugin,
+                  first_party: frozenset[str] = frozenset()) -> Registrar:
+    """A registrar whose ``add`` shows the entry class's fields as its signature."""
+    cls = _REGISTRAR_CLASSES.get(registry.kind)
+    if cls is None:
+        def add(self, **fields: Any) -> None:
+            Registrar.add(self, **fields)
+
+        add.__signature__ = _add_signature(registry.entry_cls)
+        add.__doc__ = (f"Register one {registry.singular}: the fields of "
+                       f"{registry.entry_cls.__name__}.")
+        name = f"{registry.entry_cls.__name__.removesuffix('Entry')}Registrar"
+        cls = type(name, (Registrar,), {"add": add, "__module__": __name__})
+        _REGISTRAR_CLASSES[registry.kind] = cls
+    return cls(registry, plugin, describe_plugin, first_party)
+
+
+_REGISTRAR_CLASSES: dict[str, type[Registrar]] = {}
 
 REGISTRY_KINDS: dict[str, type[Entry]] = {
     "architectures": ArchitectureEntry,

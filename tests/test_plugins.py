@@ -198,3 +198,14 @@ def test_cli_startup_does_not_import_torch(args):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_registrars_show_the_entry_fields_as_their_signature(ganzoo_plugins):
+    import inspect
+
+    from ganzoo.registry import registrar_for
+
+    registrar = registrar_for(plugins.registry("architectures"), "p", str)
+    params = inspect.signature(registrar.add).parameters
+    assert {"name", "config_cls", "build", "trainer", "tiny"} <= set(params)
+    assert "plugin" not in params and params["task"].default == "unconditional"

@@ -179,3 +179,32 @@ def test_missing_data_folder_names_the_path(tmp_path, cli):
     assert result.exit_code == 1
     assert str(tmp_path / "nope") in result.output and result.output.startswith("ganzoo: ")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tiny_recipe, tmp_path,
+                                                                 monkeypatch):
+    import errno
+
+    import ganzoo.training.checkpoint as checkpoint_module
+
+    real_save, calls = checkpoint_module.save_file, []
+
+    def disk_full_on_second_write(tensors, path, metadata=None):
+        calls.append(path)
+        if len(calls) == 2:
+            with open(path, "wb") as fh:  # half a file, then the disk is full
+                fh.write(b"\0" * 100)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(tensors, path, metadata=metadata)
+
+    monkeypatch.setattr(checkpoint_module, "save_file", disk_full_on_second_write)
+    run_dir = tmp_path / "run"
+    with pytest.raises(ganzoo.WriteError) as info:
+        train(Recipe.from_toml(tiny_recipe), run_dir, progress=False)
+    path = run_dir / CHECKPOINT_NAME
+    assert str(info.value) == (f"{path}: write failed (No space left on device); "
+                               "the previous file is intact")
+    assert checkpoint_step(run_dir) == 4
+    assert [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")] == []
+    monkeypatch.setattr(checkpoint_module, "save_file", real_save)
+    assert resume(run_dir, progress=False).status == "finished"
