@@ -53,7 +53,7 @@ def create(architecture: str, **config: Any):
     """A freshly initialised model of ``architecture``; keyword arguments override its config."""
     from . import plugins
     from .structure import structure
-    from .weights import build_model
+    from .bundle import build_model
 
     entry = plugins.registry("architectures").get(architecture)
     try:
@@ -63,11 +63,19 @@ def create(architecture: str, **config: Any):
     return build_model(entry.name, cfg)
 
 
-def load(path: str, *, device: str = "cpu"):
-    """Load a model for inference from a run directory or a weights folder (eval mode)."""
-    from .loading import load as _load
+def load(name_or_path: str, *, revision: str | None = None, components: str = "inference",
+         device: str = "cpu", **download: Any):
+    """A ready, eval-mode model from a run directory, a bundle folder, a registered weights name
+    (``ganzoo list weights``) or a Hub repo id (``"org/repo"``, optionally ``"org/repo@rev"``).
 
-    return _load(path, device=device)
+    Only the generator side is downloaded unless ``components="all"`` (discriminators and the
+    training checkpoint, for fine-tuning). Extra keyword arguments (``cache_dir``, ``token``,
+    ``force_download``, ``local_files_only``) go to ``huggingface_hub``.
+    """
+    from .hub import load as _load
+
+    return _load(name_or_path, revision=revision, components=components, device=device,
+                 **download)
 
 
 def train(recipe: str | Recipe, out: str | None = None, *, overrides=(), progress: bool = True):

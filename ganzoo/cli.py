@@ -183,25 +183,51 @@ def plugins_(as_json) -> None:
                    + f"\n    {what}")
 
 
+MODEL_HELP = "A run directory, a bundle folder, a registered weights name or a Hub repo id."
+
+
 @cli.command()
-@click.argument("model_path", metavar="RUN_DIR_OR_WEIGHTS")
+@click.argument("model", metavar="MODEL")
 @click.option("-n", "count", default=64, show_default=True, type=click.IntRange(1, 4096),
               help="Number of images.")
 @click.option("-o", "--output", default="samples.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def sample(model_path, count, output, seed, device) -> None:
-    """Draw a grid of samples from a trained model."""
+def sample(model, count, output, seed, revision, device) -> None:
+    """Draw a grid of samples from MODEL.
+
+    MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
+    """
     import torch
 
+    from . import load
     from .images import save_grid
-    from .loading import load
 
-    model = load(model_path, device=device)
+    net = load(model, revision=revision, device=device)
     with torch.no_grad():
-        images = model.generate(count, seed=seed)
+        images = net.generate(count, seed=seed)
     click.echo(f"wrote {save_grid(images, output)}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("repo_id")
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option("--revision", help="Branch to push to (created if missing; default main).")
+@click.option("--license", "license_", help="License id for the model card (e.g. mit).")
+@click.option("--message", help="Commit message.")
+def push(run_dir, repo_id, private, revision, license_, message) -> None:
+    """Upload RUN_DIR's bundle (weights, training part, model card) to the Hub as REPO_ID."""
+    from .hub import push as push_bundle
+    from .training import rundir
+
+    if (run_dir / rundir.RECIPE_NAME).is_file() and (run_dir / rundir.WEIGHTS_DIR).is_dir():
+        rundir.write_card(run_dir, load_name=repo_id, license=license_)
+    url = push_bundle(run_dir, repo_id, private=private, revision=revision,
+                      commit_message=message)
+    click.echo(f"pushed {run_dir} to {repo_id}: {url}")
 
 
 def main(argv: list[str] | None = None) -> None:

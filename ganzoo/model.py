@@ -2,17 +2,27 @@
 
 A :class:`GANModel` is an ``nn.Module`` holding all networks of one GAN as named children (role
 names: ``gen``, ``disc``, ``gen_ab`` ...) and the frozen attrs config that fully describes them.
+It is a ``huggingface_hub`` ``ModelHubMixin``: ``save_pretrained``, ``from_pretrained`` and
+``push_to_hub`` work on the bundle format of :mod:`ganzoo.bundle`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from huggingface_hub import ModelCard, ModelHubMixin
 from torch import nn
 
 
-class GANModel(nn.Module):
+class GANModel(
+    nn.Module,
+    ModelHubMixin,
+    library_name="ganzoo",
+    tags=["ganzoo", "gan"],
+    repo_url="https://github.com/ganzoo/ganzoo",
+):
     """All networks of one GAN plus its config.
 
     Subclasses set ``architecture`` (the registered name), ``generator_components`` (the children
@@ -56,3 +66,31 @@ class GANModel(nn.Module):
         if seed is None:
             return None
         return torch.Generator(device=device).manual_seed(seed)
+
+    # -- the Hub mixin: bundles -----------------------------------------------------------------
+    def _save_pretrained(self, save_directory: Path) -> None:
+        from .bundle import write_bundle
+
+        write_bundle(self, save_directory)
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, revision: str | None, cache_dir, force_download: bool,
+                         local_files_only: bool, token, components: str = "inference",
+                         device: str = "cpu", **_ignored: Any) -> GANModel:
+        from .errors import CheckpointError
+        from .hub import load
+
+        model = load(model_id, revision=revision, components=components, device=device,
+                     cache_dir=cache_dir, force_download=force_download,
+                     local_files_only=local_files_only, token=token)
+        if not isinstance(model, cls):
+            raise CheckpointError(f"{model_id}: holds a {type(model).__name__} "
+                                  f"({model.architecture}), not a {cls.__name__}")
+        return model
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
+        from .bundle import index_of
+        from .card import make_card
+
+        kwargs.setdefault("load_name", f"path/to/{self.architecture}")
+        return make_card(index_of(self), **kwargs)

@@ -31,7 +31,7 @@ def tiny_config(name: str) -> Any:
 
 def tiny_model(name: str):
     """A freshly built model of ``name`` at its tiny config, on CPU."""
-    from .weights import build_model
+    from .bundle import build_model
 
     return build_model(name, tiny_config(name))
 
@@ -69,7 +69,7 @@ def check_architecture(name: str, tmp_path: Path) -> None:
 
     from . import plugins
     from .model import GANModel
-    from .weights import load_weights, save_weights, state_tensors
+    from .bundle import state_tensors
 
     entry = plugins.registry("architectures").get(name)
     assert attrs.has(entry.config_cls), f"{name}: config_cls must be an attrs class"
@@ -100,9 +100,11 @@ def check_architecture(name: str, tmp_path: Path) -> None:
     assert torch.equal(first, second), f"{name}: preview(seed=1) is not reproducible"
     assert first.min() >= -1 and first.max() <= 1, f"{name}: preview outside [-1, 1]"
 
-    # Weights round trip: bit-exact tensors, config reloads as its attrs class.
-    folder = save_weights(model, tmp_path / f"{name}-weights")
-    loaded = load_weights(folder)
+    # Bundle round trip (all components): bit-exact tensors, config reloads as its attrs class.
+    folder = tmp_path / f"{name}-bundle"
+    model.save_pretrained(folder)
+    assert (folder / "README.md").is_file(), f"{name}: save_pretrained wrote no model card"
+    loaded = GANModel.from_pretrained(str(folder), components="all")
     assert type(loaded.config) is entry.config_cls and loaded.config == model.config
     reloaded = state_tensors(loaded)
     assert reloaded.keys() == after.keys()

@@ -15,8 +15,8 @@ def test_list_filters_and_json(cli):
     result = cli("list", "losses", "*gan*")
     assert result.exit_code == 0
     assert [line.split()[0] for line in result.output.splitlines()] == ["lsgan", "wgan"]
-    data = json.loads(cli("list", "architectures", "--json").output)
-    assert data[0]["name"] == "dcgan" and data[0]["config_cls"].endswith(":DCGANConfig")
+    data = {e["name"]: e for e in json.loads(cli("list", "architectures", "--json").output)}
+    assert data["dcgan"]["config_cls"].endswith(":DCGANConfig")
     everything = json.loads(cli("list", "--json").output)
     assert {"architectures", "losses", "datasets", "trainers"} <= set(everything)
 

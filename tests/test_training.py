@@ -18,11 +18,12 @@ import ganzoo
 from ganzoo import CheckpointError, Recipe, RunDirError, TrainingDiverged
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from ganzoo.training.loop import resume, train
-from ganzoo.weights import read_tensors
+from ganzoo.bundle import state_tensors
 
 
 def final_tensors(run_dir):
-    return read_tensors(run_dir / "weights" / "model.safetensors")
+    """Every tensor of the run's final bundle, training part included."""
+    return state_tensors(ganzoo.load(str(run_dir), components="all"))
 
 
 def assert_same_tensors(a, b):

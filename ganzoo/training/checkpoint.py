@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from ..errors import CheckpointError
 from ..io import atomic_write_with
-from ..weights import load_into, read_tensors, state_tensors
+from ..bundle import load_into, read_tensors, state_tensors
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 

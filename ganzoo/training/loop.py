@@ -25,7 +25,7 @@ from ..errors import DataError, RecipeError, TrainingDiverged
 from ..images import save_grid
 from ..recipe import Recipe
 from ..registry import load_ref
-from ..weights import build_model, save_weights, state_tensors
+from ..bundle import build_model, state_tensors
 from . import rundir
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .context import StepContext, pick_device
@@ -210,8 +210,9 @@ class _Session:
             flush()
         self.checkpoint()
         if status == "finished":
-            save_weights(self.model, self.run_dir / "weights", state=self.inference_state())
             self.write_samples("final")
+            rundir.write_weights(self.run_dir, self.model, state=self.inference_state(),
+                                 recipe=self.recipe, metrics=last)
         return RunResult(run_dir=self.run_dir, step=self.step, status=status, losses=last)
 
     @property

@@ -7,7 +7,8 @@ RUN/
   metrics.jsonl            one JSON object per logged step
   samples/step-000500.png  sample grids; samples/final.png at the end
   checkpoint.safetensors   the latest checkpoint (atomic)
-  weights/                 final weights: config.json + model.safetensors
+  weights/                 the final bundle (see ganzoo.bundle), with a model card: what
+                           `ganzoo.load(RUN)` loads and `ganzoo push RUN REPO` uploads
 ```
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,6 +29,45 @@ from ..recipe import Recipe
 RECIPE_NAME = "recipe.toml"
 RUN_INFO_NAME = "run.json"
 METRICS_NAME = "metrics.jsonl"
+
+
+WEIGHTS_DIR = "weights"
+
+
+def write_weights(run_dir: Path, model, *, state, recipe: Recipe, metrics: dict) -> Path:
+    """Write the run's final bundle: networks, training part, sample grid and model card."""
+    from ..bundle import write_bundle
+    from ..io import atomic_write_with
+
+    folder = run_dir / WEIGHTS_DIR
+    write_bundle(model, folder, state=state, training_files={
+        "checkpoint.safetensors": run_dir / "checkpoint.safetensors",
+        RECIPE_NAME: run_dir / RECIPE_NAME,
+    })
+    final = run_dir / "samples" / "final.png"
+    if final.exists():
+        atomic_write_with(folder / "sample.png", lambda tmp: shutil.copyfile(final, tmp))
+    write_card(run_dir, load_name=str(run_dir), metrics=metrics)
+    return folder
+
+
+def write_card(run_dir: Path, *, load_name: str, metrics: dict | None = None,
+               license: str | None = None) -> None:
+    """(Re)write the model card of a run's bundle, e.g. with the Hub repo id it is pushed to."""
+    from ..bundle import read_index
+    from ..card import make_card
+
+    folder = run_dir / WEIGHTS_DIR
+    recipe_text = (run_dir / RECIPE_NAME).read_text(encoding="utf-8")
+    recipe = Recipe.from_toml(run_dir / RECIPE_NAME)
+    if metrics is None:
+        lines = (run_dir / METRICS_NAME).read_text(encoding="utf-8").splitlines()
+        metrics = json.loads(lines[-1]) if lines else {}
+    card = make_card(read_index(folder), load_name=load_name, license=license,
+                     datasets=[recipe.data.dataset], recipe=recipe_text,
+                     metrics={k: v for k, v in metrics.items() if k != "images_per_s"},
+                     sample="sample.png" if (folder / "sample.png").exists() else None)
+    atomic_write_text(folder / "README.md", str(card))
 
 
 def default_run_dir(recipe: Recipe) -> Path:

@@ -33,3 +33,17 @@ def register_trainers(registry) -> None:
         config_cls=ganzoo.AdversarialTrainConfig,
         summary="One discriminator then one generator update per step, any adversarial loss.",
     )
+
+
+@ganzoo.hookimpl
+def register_weights(registry) -> None:
+    registry.add(
+        name="dcgan-digits",
+        architecture="dcgan",
+        source="package:ganzoo_dcgan/weights/dcgan-digits",
+        license="cc-by-4.0",
+        paper="https://arxiv.org/abs/1511.06434",
+        dataset="digits",
+        summary="DCGAN generator trained by recipes/dcgan_digits.toml (32x32 digits, EMA); "
+                "ships inside the package, so it loads offline.",
+    )
