@@ -137,16 +137,35 @@ def write_bundle(model, folder: str | Path, *, state: dict[str, torch.Tensor] | 
     return folder
 
 
-def _inside(folder: Path, relative: Any, index_path: Path) -> str:
-    """Refuse component paths that are absolute, climb out with ``..`` or leave via a symlink."""
+def _allowed_roots(folder: Path) -> tuple[Path, ...]:
+    """Where a bundle's files may really live: the folder, and for a huggingface_hub cache
+    snapshot (``models--org--name/snapshots/<sha>/``, files symlinked to ``../../blobs/``) that
+    repo's own blob store."""
+    root = folder.resolve()
+    if root.parent.name == "snapshots" and (root.parent.parent / "blobs").is_dir():
+        return root, (root.parent.parent / "blobs").resolve()
+    return (root,)
+
+
+def _within(path: Path, roots: tuple[Path, ...]) -> bool:
+    resolved = path.resolve()
+    return any(root == resolved or root in resolved.parents for root in roots)
+
+
+def check_inside(folder: Path, relative: Any, index_path: Path, *, is_file: bool) -> str:
+    """Refuse paths that are absolute, climb out with ``..`` or leave through a symlink."""
     if not isinstance(relative, str) or not relative:
         raise CheckpointError(f"{index_path}: component path {relative!r} is not a relative path")
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts or "\\" in relative or ":" in relative:
         raise CheckpointError(f"{index_path}: component path {relative!r} leaves the bundle; "
                               "paths must be relative and inside the folder")
-    resolved = (folder / relative).resolve()
-    if folder.resolve() not in (resolved, *resolved.parents):
+    target = folder / relative
+    directory = target.parent if is_file else target
+    escapes = not _within(directory, (folder.resolve(),))
+    if not escapes and is_file and target.is_symlink():
+        escapes = not _within(target, _allowed_roots(folder))
+    if escapes:
         raise CheckpointError(f"{index_path}: component path {relative!r} points outside the "
                               "bundle (through a symbolic link)")
     return relative
@@ -185,7 +204,9 @@ def read_index(folder: Path) -> Index:
         value = meta.get(key, {})
         if not isinstance(value, dict):
             raise CheckpointError(f"{path}: {key!r} must be an object of name -> path")
-        maps[key] = {name: _inside(folder, rel, path) for name, rel in value.items()}
+        is_file = key == "training_files"
+        maps[key] = {name: check_inside(folder, rel, path, is_file=is_file)
+                     for name, rel in value.items()}
     return Index(architecture=entry.name, config=config, ganzoo_version=meta.get("ganzoo_version",
                  "?"), plugin=meta.get("plugin") or {}, **maps)
 
@@ -249,6 +270,7 @@ def load_bundle(folder: str | Path, *, components: Components = "inference",
         if not isinstance(module, torch.nn.Module):
             raise CheckpointError(f"{folder / INDEX_NAME}: component {name!r} is not a network "
                                   f"of {index.architecture!r} ({', '.join(model.components)})")
+        check_inside(folder, f"{sub}/{WEIGHTS_NAME}", folder / INDEX_NAME, is_file=True)
         path = folder / sub / WEIGHTS_NAME
         load_into(module, read_tensors(path), path)
     missing = [n for n in model.generator_components if n not in index.components]

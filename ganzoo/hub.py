@@ -35,13 +35,14 @@ def _hub_error(exc: Exception, repo_id: str, revision: str | None) -> Checkpoint
     if isinstance(exc, errors.RepositoryNotFoundError):
         return CheckpointError(f"{where}: no such Hub repo (or it is private: log in with "
                                "`hf auth login` or set HF_TOKEN)")
-    if isinstance(exc, errors.EntryNotFoundError):
-        return CheckpointError(f"{where}: not a ganzoo bundle (no {INDEX_NAME} in the repo)")
+    # LocalEntryNotFoundError (offline, not cached) subclasses EntryNotFoundError: first.
     if isinstance(exc, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError)):
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
         reason = "offline mode is on (HF_HUB_OFFLINE)" if offline else "the Hub cannot be reached"
         return CheckpointError(f"{where}: {reason} and this model is not in the local cache; "
                                "connect once to download it, or load a local folder")
+    if isinstance(exc, errors.EntryNotFoundError):
+        return CheckpointError(f"{where}: not a ganzoo bundle (no {INDEX_NAME} in the repo)")
     return CheckpointError(f"{where}: download failed: {type(exc).__name__}: {exc}")
 
 

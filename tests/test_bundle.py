@@ -161,3 +161,11 @@ def test_load_explains_unfinished_runs_unknown_names_and_wrong_paths(tmp_path):
     with pytest.raises(ganzoo.UnknownNameError, match="no weights named 'dcgan-digit'. Did you "
                                                       "mean 'dcgan-digits'"):
         ganzoo.load("dcgan-digit")
+
+
+def test_a_weights_file_symlinked_out_of_the_bundle_is_refused(bundle, tmp_path):
+    outside = tmp_path / "elsewhere.safetensors"
+    (bundle / "gen" / "model.safetensors").rename(outside)
+    os.symlink(outside, bundle / "gen" / "model.safetensors")
+    with pytest.raises(CheckpointError, match="'gen/model.safetensors' points outside the bundle"):
+        ganzoo.load(str(bundle))

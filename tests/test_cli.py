@@ -68,4 +68,4 @@ def test_sample_draws_a_grid_from_a_run(cli, tiny_recipe, tmp_path):
     cli("sample", run_dir, "-n", "16", "-o", again, "--seed", "4")
     assert out.read_bytes() == again.read_bytes()
     result = cli("sample", tmp_path / "nope", "-o", out)
-    assert result.exit_code == 1 and "no such run directory or weights folder" in result.output
+    assert result.exit_code == 1 and "no such run directory or bundle folder" in result.output
