@@ -67,20 +67,26 @@ def cli() -> None:
               help="Override a recipe value, e.g. --set train.steps=100 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create (default: runs/<recipe name>-<time>).")
-@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Continue the run in this directory from its last checkpoint.")
+@click.option("--resume", "resume_from", metavar="RUN_DIR|MODEL",
+              help="Continue a run from its last checkpoint; or, with --out, continue a bundle's "
+                   "training part (a folder, weights name or Hub repo) in a new run.")
 @click.option("--dry-run", is_flag=True, help="Validate the recipe and print it resolved; train nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run(recipe, overrides, out, resume_dir, dry_run, quiet) -> None:
+def run(recipe, overrides, out, resume_from, dry_run, quiet) -> None:
     """Train the GAN described by RECIPE (a TOML file)."""
     from .recipe import Recipe
 
-    if resume_dir is not None:
-        if recipe is not None or out is not None:
-            raise click.UsageError("--resume takes the run directory alone (no RECIPE or --out)")
-        from .training.loop import resume
+    if resume_from is not None:
+        if recipe is not None:
+            raise click.UsageError("--resume takes no RECIPE: the run's own recipe is used")
+        from .training import loop
 
-        result = resume(resume_dir, overrides=tuple(overrides), progress=not quiet)
+        if (Path(resume_from) / "recipe.toml").is_file() and out is None:
+            result = loop.resume(Path(resume_from), overrides=tuple(overrides),
+                                 progress=not quiet)
+        else:
+            result = loop.resume_from_bundle(resume_from, out, overrides=tuple(overrides),
+                                             progress=not quiet)
     else:
         if recipe is None:
             raise click.UsageError("give a RECIPE file, or --resume RUN_DIR")

@@ -34,3 +34,57 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -
     fmt = (path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")
     atomic_write_with(path, lambda tmp: image.save(tmp, format=fmt))
     return path
+
+
+def as_batch(images, *, channels: int | None = None) -> torch.Tensor:
+    """A float ``[N, C, H, W]`` batch in [-1, 1] from what a user has at hand.
+
+    Accepts a path (``str``/``Path``), a PIL image, a tensor (``[C, H, W]`` or ``[N, C, H, W]``;
+    floats are taken to be in [-1, 1], ``uint8`` in [0, 255]) or a list of these (same size).
+    ``channels`` converts to grayscale (1) or RGB (3).
+    """
+    from .errors import DataError
+
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise DataError("no images given")
+        parts = [as_batch(image, channels=channels) for image in images]
+        sizes = {tuple(p.shape[1:]) for p in parts}
+        if len(sizes) > 1:
+            raise DataError(f"images of different sizes cannot form one batch: {sorted(sizes)}")
+        return torch.cat(parts)
+    if isinstance(images, (str, Path)):
+        from .data.images import load_image
+
+        return load_image(Path(images), channels or 3).unsqueeze(0)
+    if isinstance(images, torch.Tensor):
+        batch = images.unsqueeze(0) if images.dim() == 3 else images
+        if batch.dim() != 4:
+            raise DataError(f"expected an image tensor [C, H, W] or [N, C, H, W], got shape "
+                            f"{tuple(images.shape)}")
+        if batch.dtype == torch.uint8:
+            batch = batch.float() / 127.5 - 1
+        batch = batch.float()
+        if channels and batch.shape[1] != channels:
+            if channels == 1 and batch.shape[1] == 3:
+                weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+                batch = (batch * weights.to(batch.device)).sum(1, keepdim=True)
+            elif channels == 3 and batch.shape[1] == 1:
+                batch = batch.expand(-1, 3, -1, -1)
+            else:
+                raise DataError(f"cannot convert {batch.shape[1]} channels to {channels}")
+        return batch
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        Image = None
+    if Image is not None and isinstance(images, Image.Image):
+        import numpy as np
+
+        mode = {1: "L", 3: "RGB"}.get(channels or (1 if images.mode in ("L", "1") else 3))
+        array = np.asarray(images.convert(mode), dtype=np.uint8)
+        tensor = torch.from_numpy(array.copy())
+        tensor = tensor.unsqueeze(0) if tensor.dim() == 2 else tensor.permute(2, 0, 1)
+        return as_batch(tensor, channels=channels)
+    raise DataError(f"cannot use {type(images).__name__} as an image: give a path, a PIL image, "
+                    "a tensor, or a list of these")

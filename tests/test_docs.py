@@ -5,6 +5,7 @@ A block preceded by ``<!-- not run: REASON -->`` is skipped; the reason must be 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -35,6 +36,29 @@ def test_doc_code_blocks_run(path, tmp_path, monkeypatch, ganzoo_plugins):
         pytest.skip(f"{path.name} has no code blocks")
     (tmp_path / "recipes").symlink_to(ROOT / "recipes")
     monkeypatch.chdir(tmp_path)
+    with contextlib.ExitStack() as stack:
+        if path.name == "hub.md":  # its examples download from a Hub: serve one on loopback
+            stack.enter_context(local_hub(tmp_path, monkeypatch))
+        run_blocks(path, found, tmp_path)
+
+
+@contextlib.contextmanager
+def local_hub(tmp_path, monkeypatch):
+    """olah serving ganzoo's packaged dcgan-digits bundle as the Hub repo ganzoo/dcgan-digits."""
+    from hub_server import publish, start_hub, use_hub
+
+    import ganzoo_dcgan
+
+    folder = Path(ganzoo_dcgan.__file__).parent / "weights" / "dcgan-digits"
+    files = {p.relative_to(folder).as_posix(): p.read_bytes()
+             for p in folder.rglob("*") if p.is_file()}
+    publish(tmp_path / "mirrors", "ganzoo/dcgan-digits", files)
+    with start_hub(tmp_path / "mirrors") as server:
+        use_hub(monkeypatch, server.endpoint, tmp_path / "hf-home")
+        yield server
+
+
+def run_blocks(path, found, tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     namespace: dict = {"__name__": "__docs__"}
     for lang, code, skip_reason, line in found:

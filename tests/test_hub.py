@@ -140,3 +140,23 @@ def test_push_uploads_the_run_bundle_with_a_card_naming_the_repo(run_dir, hub, m
     assert torch.equal(samples(pushed), samples(ganzoo.load(str(run_dir))))
     bad = cli("push", run_dir, "not a repo id")
     assert bad.exit_code == 1 and "is not a Hub repo id" in bad.output
+
+
+def test_resume_from_a_hub_repo_continues_exactly(run_dir, hub, tmp_path, cli):
+    publish(hub.mirrors, "org/digits", bundle_files(run_dir / "weights"))
+    result = cli("run", "--resume", "org/digits", "--out", tmp_path / "more", "-q",
+                 "--set", "train.steps=8")
+    assert result.exit_code == 0, result.output
+    recipe = write_recipe(tmp_path / "eight.toml", {**TINY_DIGITS, "train": {
+        **TINY_DIGITS["train"], "steps": 8}})
+    straight = ganzoo.train(str(recipe), str(tmp_path / "straight"), progress=False).run_dir
+    resumed = state_tensors(ganzoo.load(str(tmp_path / "more"), components="all"))
+    for key, value in state_tensors(ganzoo.load(str(straight), components="all")).items():
+        assert torch.equal(value, resumed[key]), key
+    # A bundle saved for inference only cannot be resumed, and says why.
+    from ganzoo.bundle import write_bundle
+
+    write_bundle(ganzoo.load(str(run_dir)), tmp_path / "inference", components="inference")
+    bad = cli("run", "--resume", tmp_path / "inference", "--out", tmp_path / "x")
+    assert bad.exit_code == 1
+    assert "has no training/checkpoint.safetensors to resume from" in bad.output

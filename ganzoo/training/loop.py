@@ -245,3 +245,28 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
 
         atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
     return session.run(progress=progress)
+
+
+def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
+                       overrides: tuple[str, ...] = (), progress: bool = True) -> RunResult:
+    """Continue training from a bundle's training part (a folder, a registered name or a Hub
+    repo) in a new run directory: the way to resume or fine-tune a published model."""
+    import shutil
+
+    from ..bundle import read_index
+    from ..errors import CheckpointError
+    from ..hub import resolve
+
+    folder = resolve(source, components="all")
+    index = read_index(folder)
+    needed = ("checkpoint.safetensors", rundir.RECIPE_NAME)
+    missing = [name for name in needed if name not in index.training_files]
+    if missing:
+        raise CheckpointError(f"{source}: the bundle has no training/{missing[0]} to resume from "
+                              "(it was saved for inference only); train from a recipe instead")
+    recipe = Recipe.from_toml(folder / index.training_files[rundir.RECIPE_NAME], overrides)
+    run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(recipe)
+    rundir.prepare_new(run_dir, recipe)
+    shutil.copyfile(folder / index.training_files["checkpoint.safetensors"],
+                    run_dir / CHECKPOINT_NAME)
+    return resume(run_dir, progress=progress)
