@@ -108,6 +108,18 @@ def _resolve_registered(entry, revision, components, **download) -> Path:
 
 def _registered_folder(entry, revision, components, **download) -> Path:
     source = entry.source
+    if source and entry.url and not source.startswith("package:"):
+        # A ganzoo-format repo published for third-party weights takes precedence over the URL.
+        repo_id, pinned = split_revision(source)
+        try:
+            return fetch(repo_id, revision=revision or pinned, components=components, **download)
+        except CheckpointError as exc:
+            if "no such Hub repo" not in str(exc) and "not a ganzoo bundle" not in str(exc):
+                raise
+    if entry.url:
+        from .convert import converted_folder
+
+        return converted_folder(entry)
     if source.startswith("package:"):
         package, _, relative = source[len("package:"):].partition("/")
         folder = Path(str(importlib.resources.files(package) / relative))

@@ -105,11 +105,30 @@ class MetricEntry(Entry):
 
 @attrs.frozen(kw_only=True)
 class WeightsEntry(Entry):
+    """Named pretrained weights.
+
+    ``source``: a Hub repo in ganzoo's format, pinned (``"org/repo@revision"``), or a folder
+    inside an installed package (``"package:pkg/relative/folder"``). ``url`` + ``converter``: a
+    third-party checkpoint (a PyTorch state dict) and the ``"module:function"`` that turns its
+    state dict into a model; it is downloaded once, converted and cached. When both are given,
+    the Hub repo is tried first.
+    """
+
     architecture: str
-    source: str
+    source: str | None = None
+    url: str | None = None
+    converter: str | None = attrs.field(default=None, validator=_is_ref)
+    sha256: str | None = None
     license: str = ""
     paper: str = ""
     dataset: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.source and not self.url:
+            raise PluginError(f"weights {self.name!r}: give a source (Hub repo or package folder) "
+                              "or a url with a converter")
+        if self.url and not self.converter:
+            raise PluginError(f"weights {self.name!r}: url needs a converter ('module:function')")
 
 
 @attrs.frozen(kw_only=True)

@@ -160,3 +160,23 @@ def test_resume_from_a_hub_repo_continues_exactly(run_dir, hub, tmp_path, cli):
     bad = cli("run", "--resume", tmp_path / "inference", "--out", tmp_path / "x")
     assert bad.exit_code == 1
     assert "has no training/checkpoint.safetensors to resume from" in bad.output
+
+
+def test_a_published_repo_takes_precedence_over_the_third_party_url(run_dir, hub,
+                                                                     ganzoo_plugins, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    publish(hub.mirrors, "org/official", bundle_files(run_dir / "weights"))
+    unreachable = "http://127.0.0.1:9/never.pth"
+
+    class Weights:
+        @ganzoo.hookimpl
+        def register_weights(self, registry):
+            for name, repo in (("published", "org/official"), ("unpublished", "org/absent")):
+                registry.add(name=name, architecture="dcgan", source=repo, url=unreachable,
+                             converter="ganzoo.losses:l1")
+
+    ganzoo_plugins.register_plugin(Weights(), "precedence")
+    assert torch.equal(samples(ganzoo.load("published")), samples(ganzoo.load(str(run_dir))))
+    with pytest.raises(CheckpointError, match="never.pth: download failed"):
+        ganzoo.load("unpublished")  # no repo: falls back to the URL (unreachable here)

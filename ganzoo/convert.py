@@ -1,0 +1,98 @@
+"""Third-party checkpoints: download once, unpickle safely, convert to a bundle, cache.
+
+Official checkpoints of other projects are PyTorch state dicts (pickles). They are read with
+``torch.load(..., weights_only=True)``, which refuses any pickle that would build objects other
+than tensors and plain containers, and converted by the weights entry's converter into a ganzoo
+model saved as a bundle in the cache, so later loads read safetensors only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .bundle import INDEX_NAME, write_bundle
+from .errors import CheckpointError, GanzooError
+from .registry import load_ref
+
+
+def cache_root() -> Path:
+    """Where converted bundles live: ``$GANZOO_CACHE`` or ``~/.cache/ganzoo``."""
+    return Path(os.environ.get("GANZOO_CACHE") or Path.home() / ".cache" / "ganzoo")
+
+
+def read_state_dict(path: Path) -> dict:
+    """Unpickle a state dict safely (``weights_only=True``); anything else is refused."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: refused: not a plain PyTorch state dict that can be read "
+                              f"without running code ({first})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
+        raise CheckpointError(f"{path}: expected a state dict (names -> tensors)")
+    return state
+
+
+def convert_file(converter: str, path: str | Path, out: str | Path):
+    """Convert a local third-party checkpoint with ``converter`` into a bundle at ``out``."""
+    path, out = Path(path), Path(out)
+    model = load_ref(converter)(read_state_dict(path))
+    write_bundle(model, out, components="inference")
+    return model
+
+
+def _download(url: str, target: Path, sha256: str | None) -> None:
+    digest = hashlib.sha256()
+    partial = target.with_suffix(target.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as fh:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                fh.write(chunk)
+    except (urllib.error.URLError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", exc)
+        raise CheckpointError(f"{url}: download failed ({reason})") from None
+    if sha256 and digest.hexdigest() != sha256:
+        partial.unlink(missing_ok=True)
+        raise CheckpointError(f"{url}: sha256 is {digest.hexdigest()}, expected {sha256}; the file "
+                              "changed or the download was corrupted")
+    os.replace(partial, target)
+
+
+def converted_folder(entry) -> Path:
+    """The cached bundle of a ``url`` + ``converter`` weights entry, made on first use."""
+    key = hashlib.sha256(f"{entry.url}|{entry.converter}".encode()).hexdigest()[:16]
+    folder = cache_root() / "converted" / f"{entry.name}-{key}"
+    if (folder / INDEX_NAME).is_file():
+        return folder
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise CheckpointError(f"weights {entry.name!r}: offline mode is on (HF_HUB_OFFLINE) and "
+                              "they are not converted in the local cache yet")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        checkpoint = Path(tmp) / Path(entry.url.split("?")[0]).name
+        _download(entry.url, checkpoint, entry.sha256)
+        try:
+            convert_file(entry.converter, checkpoint, Path(tmp) / "bundle")
+        except GanzooError as exc:
+            raise CheckpointError(f"weights {entry.name!r} from {entry.url}: {exc}") from None
+        try:
+            os.replace(Path(tmp) / "bundle", folder)  # atomic: a bundle is there whole or not at all
+        except OSError:
+            if not (folder / INDEX_NAME).is_file():
+                raise
+            shutil.rmtree(Path(tmp) / "bundle", ignore_errors=True)  # another process won the race
+    return folder
