@@ -224,8 +224,19 @@ def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool =
     """Start a new run of ``recipe`` in ``run_dir`` (a new, empty folder)."""
     run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(recipe)
     session = _Session(recipe, run_dir)  # validates data and model before anything is written
-    rundir.prepare_new(run_dir, recipe)
-    return session.run(progress=progress)
+    _make_dir(run_dir)
+    with rundir.locked(run_dir):
+        rundir.prepare_new(run_dir, recipe)
+        return session.run(progress=progress)
+
+
+def _make_dir(run_dir: Path) -> None:
+    from ..errors import RunDirError
+
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"{run_dir}: cannot create the output folder: {exc.strerror}") from None
 
 
 def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bool = True
@@ -237,14 +248,15 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
         recipe = Recipe.from_toml(run_dir / rundir.RECIPE_NAME, overrides)
     from .checkpoint import checkpoint_step
 
-    checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, before setup
-    session = _Session(recipe, run_dir)
-    session.resume()
-    if overrides:
-        from ..io import atomic_write_text
+    with rundir.locked(run_dir):
+        checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
+        session = _Session(recipe, run_dir)
+        session.resume()
+        if overrides:
+            from ..io import atomic_write_text
 
-        atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
-    return session.run(progress=progress)
+            atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
+        return session.run(progress=progress)
 
 
 def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
@@ -266,7 +278,9 @@ def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
                               "(it was saved for inference only); train from a recipe instead")
     recipe = Recipe.from_toml(folder / index.training_files[rundir.RECIPE_NAME], overrides)
     run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(recipe)
-    rundir.prepare_new(run_dir, recipe)
-    shutil.copyfile(folder / index.training_files["checkpoint.safetensors"],
-                    run_dir / CHECKPOINT_NAME)
+    _make_dir(run_dir)
+    with rundir.locked(run_dir):
+        rundir.prepare_new(run_dir, recipe)
+        shutil.copyfile(folder / index.training_files["checkpoint.safetensors"],
+                        run_dir / CHECKPOINT_NAME)
     return resume(run_dir, progress=progress)

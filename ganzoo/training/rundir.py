@@ -14,11 +14,14 @@ RUN/
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .. import __version__, plugins
@@ -26,6 +29,7 @@ from ..errors import RunDirError
 from ..io import atomic_write_json, atomic_write_text
 from ..recipe import Recipe
 
+LOCK_NAME = ".lock"
 RECIPE_NAME = "recipe.toml"
 RUN_INFO_NAME = "run.json"
 METRICS_NAME = "metrics.jsonl"
@@ -70,6 +74,31 @@ def write_card(run_dir: Path, *, load_name: str, metrics: dict | None = None,
     atomic_write_text(folder / "README.md", str(card))
 
 
+@contextlib.contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock: a second process training into it is refused at once.
+
+    The lock is an OS file lock, so a killed run never leaves a stale one behind.
+    """
+    from filelock import FileLock, Timeout
+
+    lock_path = run_dir / LOCK_NAME
+    lock = FileLock(lock_path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        owner = ""
+        with contextlib.suppress(OSError, ValueError):
+            owner = f" (pid {int((run_dir / 'run.pid').read_text())})"
+        raise RunDirError(f"{run_dir}: another ganzoo process is training here{owner}; wait for "
+                          "it to finish, or choose another --out") from None
+    try:
+        (run_dir / "run.pid").write_text(str(os.getpid()))
+        yield
+    finally:
+        lock.release()
+
+
 def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / f"{recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -78,7 +107,7 @@ def prepare_new(run_dir: Path, recipe: Recipe) -> None:
     """Create ``run_dir`` for a new run; refuse one that already holds files."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: exists and is not a directory")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
+    if run_dir.is_dir() and any(p.name not in (LOCK_NAME, "run.pid") for p in run_dir.iterdir()):
         hint = (f"continue it with `ganzoo run --resume {run_dir}`"
                 if (run_dir / RECIPE_NAME).exists() else "choose an empty or new --out folder")
         raise RunDirError(f"{run_dir}: the output folder is not empty; {hint}")

@@ -1,0 +1,97 @@
+"""Nothing lost: random SIGKILLs, concurrent runs, failed writes. (Issue: reliability.)"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import TINY_DIGITS, write_recipe
+
+import ganzoo
+from ganzoo import Recipe, RunDirError
+from ganzoo.bundle import state_tensors
+from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
+from ganzoo.training.loop import resume, train
+
+SLOW_STEPS = """
+import os, sys, time
+import ganzoo_dcgan.train as t
+from ganzoo.cli import main
+original = t.train_step
+def step(batch, model, opt, ctx):
+    time.sleep(float(os.environ["STEP_SLEEP"]))
+    return original(batch, model, opt, ctx)
+t.train_step = step
+main(sys.argv[1:])
+"""
+
+
+def start(args, sleep=0.03):
+    env = {**os.environ, "STEP_SLEEP": str(sleep)}
+    return subprocess.Popen([sys.executable, "-c", SLOW_STEPS, *map(str, args), "-q"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_a_second_process_cannot_train_into_a_running_run(tiny_recipe, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = start(["run", tiny_recipe, "--out", run_dir, "--set", "train.steps=1000"], sleep=0.05)
+    try:
+        wait_for(run_dir / CHECKPOINT_NAME)
+        with pytest.raises(RunDirError, match=f"another ganzoo process is training here "
+                                              f"\\(pid {proc.pid}\\)"):
+            resume(run_dir, progress=False)
+        with pytest.raises(RunDirError, match="another ganzoo process is training here"):
+            train(Recipe.from_toml(tiny_recipe), run_dir, progress=False)
+    finally:
+        proc.kill()
+        proc.wait()
+    # A killed holder leaves no stale lock behind.
+    assert resume(run_dir, overrides=("train.steps=6",), progress=False).status == "finished"
+
+
+@pytest.mark.slow
+def test_kill_soak_random_sigkills_lose_nothing(tmp_path):
+    data = {**TINY_DIGITS, "train": {**TINY_DIGITS["train"], "steps": 60, "checkpoint_every": 1,
+                                     "log_every": 5, "sample_every": 1000, "ema": 0.9}}
+    recipe = write_recipe(tmp_path / "soak.toml", data)
+    straight = train(Recipe.from_toml(recipe), tmp_path / "straight", progress=False).run_dir
+    run_dir = tmp_path / "soak"
+    rng = random.Random(1234)
+    kills, seen_steps = 0, []
+    while kills < 10:
+        started = run_dir.exists() and (run_dir / CHECKPOINT_NAME).exists()
+        args = ["run", "--resume", run_dir] if started else ["run", recipe, "--out", run_dir]
+        if not started and run_dir.exists():  # killed before its first checkpoint: start over
+            import shutil
+
+            shutil.rmtree(run_dir)
+        proc = start(args)
+        time.sleep(rng.uniform(1.5, 4.0))  # start-up takes ~1-2 s; steps ~30 ms each
+        if proc.poll() is not None:
+            break  # it finished before this kill
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        if (run_dir / CHECKPOINT_NAME).exists():
+            seen_steps.append(checkpoint_step(run_dir))  # every checkpoint must load
+    assert kills >= 10, "the run finished too early for ten kills; make it longer"
+    assert seen_steps == sorted(seen_steps) and seen_steps[-1] > 0
+    result = resume(run_dir, progress=False)
+    assert (result.status, result.step) == ("finished", 60)
+    expected = state_tensors(ganzoo.load(str(straight), components="all"))
+    got = state_tensors(ganzoo.load(str(run_dir), components="all"))
+    for key, value in expected.items():
+        assert torch.equal(value, got[key]), key
