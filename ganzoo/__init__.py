@@ -22,7 +22,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .recipe import Recipe
-from .train_config import AdversarialTrainConfig, TrainConfig, registry_name
+from .train_config import AdversarialTrainConfig, TrainConfig, finite, registry_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import GANModel
@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AdversarialTrainConfig", "CheckpointError", "DataError", "GANModel", "GanzooError",
     "PluginError", "Recipe", "RecipeError", "RunDirError", "TrainConfig", "TrainingDiverged",
-    "UnknownNameError", "WriteError", "__version__", "create", "get", "hookimpl", "list_names", "load",
-    "registry_name", "train",
+    "UnknownNameError", "WriteError", "__version__", "create", "finite", "get", "hookimpl",
+    "list_names", "load", "registry_name", "train",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import attrs
@@ -14,6 +15,17 @@ def registry_name(kind: str, *, loss_kind: str | None = None, **kwargs):
     if loss_kind:
         metadata["loss_kind"] = loss_kind
     return attrs.field(metadata=metadata, **kwargs)
+
+
+def finite(_inst, attribute, value) -> None:
+    """attrs validator: a real number, not inf or nan."""
+    if not math.isfinite(value):
+        raise ValueError(f"'{attribute.name}' must be a finite number, got {value}")
+
+
+def _betas(_inst, attribute, value) -> None:
+    if not all(math.isfinite(b) and 0.0 <= b < 1.0 for b in value):
+        raise ValueError(f"'{attribute.name}' must be two numbers in [0, 1), got {list(value)}")
 
 
 def _device(_inst, _attr, value: str) -> None:
@@ -30,9 +42,9 @@ class TrainConfig:
 
     steps: int = attrs.field(default=1000, validator=v.ge(1))
     batch_size: int = attrs.field(default=64, validator=[v.ge(1), v.le(65536)])
-    lr_gen: float = attrs.field(default=2e-4, validator=v.gt(0.0))
-    lr_disc: float = attrs.field(default=2e-4, validator=v.gt(0.0))
-    betas: tuple[float, float] = (0.5, 0.999)
+    lr_gen: float = attrs.field(default=2e-4, validator=[finite, v.gt(0.0)])
+    lr_disc: float = attrs.field(default=2e-4, validator=[finite, v.gt(0.0)])
+    betas: tuple[float, float] = attrs.field(default=(0.5, 0.999), validator=_betas)
     device: str = attrs.field(default="auto", validator=_device)
     amp: Literal["none", "bf16", "fp16"] = "none"
     channels_last: bool = False
@@ -49,4 +61,4 @@ class AdversarialTrainConfig(TrainConfig):
     """A trainer with one adversarial loss from the losses registry, and optional gradient penalty."""
 
     loss: str = registry_name("losses", loss_kind="adversarial", default="non-saturating")
-    gp_weight: float = attrs.field(default=0.0, validator=v.ge(0.0))
+    gp_weight: float = attrs.field(default=0.0, validator=[finite, v.ge(0.0)])

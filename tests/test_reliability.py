@@ -95,3 +95,75 @@ def test_kill_soak_random_sigkills_lose_nothing(tmp_path):
     got = state_tensors(ganzoo.load(str(run_dir), components="all"))
     for key, value in expected.items():
         assert torch.equal(value, got[key]), key
+
+
+def folder_recipe(tmp_path, root, **data):
+    return write_recipe(tmp_path / "folder.toml", {
+        **TINY_DIGITS,
+        "data": {"dataset": "image-folder", "root": str(root), "resolution": 16, "channels": 1,
+                 **data},
+        "train": {**TINY_DIGITS["train"], "batch_size": 2, "steps": 4, "num_workers": 1}})
+
+
+def test_a_damaged_image_read_in_a_worker_is_one_line_naming_it(tmp_path, cli):
+    import data_fixtures
+
+    root = data_fixtures.make_image_folder(tmp_path / "images", n=6, size=(24, 24))
+    jpeg = sorted(root.rglob("*.JPG"))[0]
+    data_fixtures.truncate(jpeg)  # passes the header check; fails when decoded in the worker
+    result = cli("run", folder_recipe(tmp_path, root), "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    assert result.output.startswith("ganzoo: ") and str(jpeg) in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_skip_leaves_damaged_images_out_with_a_warning(tmp_path):
+    import data_fixtures
+
+    root = data_fixtures.make_image_folder(tmp_path / "images", n=6, size=(24, 24))
+    jpeg = sorted(root.rglob("*.JPG"))[0]
+    data_fixtures.truncate(jpeg)
+    recipe = Recipe.from_toml(folder_recipe(tmp_path, root, on_bad_image="skip"))
+    with pytest.warns(UserWarning, match=f"skipping unreadable image {jpeg}"):
+        result = train(recipe, tmp_path / "run", progress=False)
+    assert result.status == "finished"
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EACCES", "EROFS"])
+def test_failed_weight_and_sample_writes_keep_old_files(tmp_path, monkeypatch, errno_name):
+    import errno
+
+    from ganzoo import WriteError
+    from ganzoo.io import atomic_write_text
+
+    target = tmp_path / "file.txt"
+    atomic_write_text(target, "old")
+
+    def failing_replace(src, dst):
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(WriteError, match=f"{target}: write failed .*; the previous file is "
+                                         "intact"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]  # no temp file left behind
+
+
+def test_checkpoints_cut_at_many_offsets_are_refused_cleanly(tiny_recipe, tmp_path, cli):
+    run_dir = tmp_path / "run"
+    train(Recipe.from_toml(tiny_recipe, ["train.steps=2"]), run_dir, progress=False)
+    path = run_dir / CHECKPOINT_NAME
+    data = path.read_bytes()
+    header = int.from_bytes(data[:8], "little")
+    for cut in sorted({0, 1, 7, 8, 9, 8 + header // 2, 8 + header, 8 + header + 1,
+                       len(data) // 2, len(data) - 1}):
+        path.write_bytes(data[:cut])
+        result = cli("run", "--resume", run_dir)
+        assert result.exit_code == 1, cut
+        assert result.output.startswith(f"ganzoo: {path}"), (cut, result.output)
+        assert "Traceback" not in result.output
+    garbled = bytearray(data)
+    garbled[10:40] = b"\xff" * 30  # inside the JSON header
+    path.write_bytes(bytes(garbled))
+    assert cli("run", "--resume", run_dir).output.startswith(f"ganzoo: {path}")

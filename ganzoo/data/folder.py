@@ -73,12 +73,25 @@ def split_folder(root: Path, split: str) -> Path:
     return root
 
 
+def _decode_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be fully decoded, or None."""
+    problem = verify_image(path)
+    if problem is not None:
+        return problem
+    try:
+        load_image(path, 3)
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
 def build(cfg: ImageFolderConfig, split: str) -> ImageFolderDataset:
     """The images of ``split`` under ``cfg.root``, after a header check of every file.
 
     A file that fails the check raises :class:`DataError` naming it (``on_bad_image = "fail"``) or is
-    left out with a warning naming it (``"skip"``). A file that passes the check but cannot be
-    decoded raises :class:`DataError` when its item is read.
+    left out with a warning naming it (``"skip"``). With ``"fail"`` the check reads headers only, and
+    a file that passes it but cannot be decoded raises :class:`DataError` when its item is read;
+    with ``"skip"`` every file is decoded once up front, so nothing bad is left in.
     """
     root = cfg.root.expanduser()
     folder = split_folder(root, split)
@@ -88,7 +101,7 @@ def build(cfg: ImageFolderConfig, split: str) -> ImageFolderDataset:
 
     good = []
     for path in paths:
-        problem = verify_image(path)
+        problem = verify_image(path) if cfg.on_bad_image == "fail" else _decode_problem(path)
         if problem is None:
             good.append(path)
         elif cfg.on_bad_image == "fail":

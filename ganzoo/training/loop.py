@@ -7,6 +7,7 @@ once per step.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -61,6 +62,27 @@ class _StopRequest:
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _clean_worker_errors():
+    """A ganzoo error raised in a loader worker comes back with torch's traceback text in its
+    message; keep the original one line."""
+    from ..errors import GanzooError
+
+    try:
+        yield
+    except GanzooError as exc:
+        message = str(exc)
+        if "Original Traceback" not in message:
+            raise
+        last = message.strip().splitlines()[-1]
+        original = last.split(f"{type(exc).__name__}: ", 1)[-1]
+        try:
+            clean = type(exc)(original)
+        except TypeError:  # an error class with a richer constructor
+            clean = GanzooError(original)
+        raise clean from None
 
 
 def _check_data_fits_model(recipe: Recipe, dataset) -> None:
@@ -184,7 +206,7 @@ class _Session:
             sums, window_steps, window_start = {}, 0, time.perf_counter()
 
         self.model.train()
-        with _StopRequest() as stop, bar:
+        with _StopRequest() as stop, bar, _clean_worker_errors():
             for batch in loader:
                 self.ctx.step = self.step
                 losses = self.step_fn(self.ctx.to_device(batch), self.model, self.opt_ns,
