@@ -84,6 +84,8 @@ def resolve(name_or_path: str, *, revision: str | None = None, components: Compo
                                   f"`ganzoo run --resume {path}`")
         raise CheckpointError(f"{path}: neither a ganzoo run directory nor a bundle folder "
                               f"(no {INDEX_NAME} or weights/{INDEX_NAME})")
+    if name_or_path.startswith(("./", "../", "/", "~", ".\\")):
+        raise CheckpointError(f"{path}: no such run directory or bundle folder")
     weights = plugins.registry("weights")
     if name_or_path in weights:
         return _resolve_registered(weights.get(name_or_path), revision, components, **download)

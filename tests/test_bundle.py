@@ -158,6 +158,9 @@ def test_load_explains_unfinished_runs_unknown_names_and_wrong_paths(tmp_path):
         ganzoo.load(str(tmp_path / "run"))
     with pytest.raises(CheckpointError, match="no such run directory or bundle folder"):
         ganzoo.load(str(tmp_path / "nowhere" / "x"))
+    for local in ("./nowhere", "../a/b", "~/x"):  # never mistaken for a Hub repo id
+        with pytest.raises(CheckpointError, match="no such run directory or bundle folder"):
+            ganzoo.load(local)
     with pytest.raises(ganzoo.UnknownNameError, match="no weights named 'dcgan-digit'. Did you "
                                                       "mean 'dcgan-digits'"):
         ganzoo.load("dcgan-digit")
