@@ -52,3 +52,25 @@ def register_datasets(registry) -> None:
                  kind="images",
                  summary="CelebA aligned faces from a folder in torchvision's CelebA layout, "
                          "with the 40 attributes.")
+
+
+@hookimpl
+def register_metrics(registry) -> None:
+    for name, compute, summary in [
+        ("fd-digits", "digits:fd_digits",
+         "Fréchet distance to the digits train split in ganzoo's digits-classifier features."),
+        ("kid-digits", "digits:kid_digits",
+         "Kernel distance (KID, unbiased MMD^2, cubic kernel) in digits-classifier features."),
+        ("precision-digits", "digits:precision_digits",
+         "Improved precision (Kynkäänniemi et al. 2019, k=3) in digits-classifier features."),
+        ("recall-digits", "digits:recall_digits",
+         "Improved recall (Kynkäänniemi et al. 2019, k=3) in digits-classifier features."),
+        ("accuracy", "digits:ClassAccuracy",
+         "Conditional models: digits-classifier accuracy on samples of each requested class."),
+        ("fid", "inception:fid",
+         "FID: Fréchet distance in Inception-v3 pool3 features (torch-fidelity; set "
+         "GANZOO_INCEPTION_WEIGHTS)."),
+        ("kid", "inception:kid",
+         "KID in Inception-v3 pool3 features (torch-fidelity; set GANZOO_INCEPTION_WEIGHTS)."),
+    ]:
+        registry.add(name=name, compute=f"ganzoo.metrics.{compute}", summary=summary)

@@ -236,5 +236,42 @@ def push(run_dir, repo_id, private, revision, license_, message) -> None:
     click.echo(f"pushed {run_dir} to {repo_id}: {url}")
 
 
+@cli.command("eval")
+@click.argument("model", metavar="MODEL")
+@click.option("--metrics", "metric_names", default="fd-digits,kid-digits", show_default=True,
+              metavar="NAME,...", help="Comma-separated metrics (`ganzoo list metrics`).")
+@click.option("-n", "count", default=1000, show_default=True, type=click.IntRange(2, 100_000),
+              help="Generated samples per metric (and real samples, where the data has them).")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of generation and of the real subset.")
+@click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+@click.option("--json", "as_json", is_flag=True, help="Scores with their protocol and details.")
+def eval_(model, metric_names, count, seed, revision, device, as_json) -> None:
+    """Score MODEL with registered metrics; every score comes with its protocol.
+
+    MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
+    """
+    from . import load
+    from .metrics import evaluate
+
+    names = [name.strip() for name in metric_names.split(",") if name.strip()]
+    if not names:
+        raise click.UsageError("--metrics names no metric")
+    for name in names:  # a misspelt name fails before the model is loaded
+        plugins.registry("metrics").get(name)
+    scores = evaluate(load(model, revision=revision, device=device), names, n=count, seed=seed,
+                      device=device)
+    if as_json:
+        click.echo(json.dumps({"model": model, "scores": {k: s.to_dict() for k, s in
+                                                          scores.items()}}, indent=2))
+        return
+    click.echo(f"{'metric':<18} {'value':>12}  {'n_real/n_fake':<13}  extractor")
+    for name, score in scores.items():
+        p = score.protocol
+        click.echo(f"{name:<18} {score.value:>12.6g}  {f'{p.n_real}/{p.n_fake}':<13}  "
+                   f"{p.extractor or '-'} {(p.extractor_sha256 or '')[:12]}".rstrip())
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="ganzoo")

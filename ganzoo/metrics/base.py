@@ -171,14 +171,15 @@ def cached(key: tuple, make: Callable[[], Any]) -> Any:
 
 
 def generate_images(model: Any, n: int, *, seed: int, labels: list[int] | None = None,
-                    batch_size: int = GENERATE_BATCH):
+                    batch_size: int | None = None):
     """``n`` images from ``model.generate`` (``labels`` for conditional models), float32 on CPU.
 
-    Up to ``batch_size`` images come from one ``generate(n, seed=seed)`` call; more are drawn in
+    Up to ``batch_size`` (default :data:`GENERATE_BATCH`) images come from one
+    ``generate(n, seed=seed)`` call; more are drawn in
     chunks whose seeds derive from ``seed``. Shared within one :func:`evaluate` call.
     """
     key = ("generated", id(model), n, seed, None if labels is None else tuple(labels))
-    return cached(key, lambda: _generate(model, n, seed, labels, batch_size))
+    return cached(key, lambda: _generate(model, n, seed, labels, batch_size or GENERATE_BATCH))
 
 
 def _generate(model, n, seed, labels, batch_size):

@@ -1,5 +1,5 @@
-"""The digits classifier: the feature extractor of ``fd-digits``, ``kid-digits``, ``precision-digits``,
-``recall-digits`` and the classifier of ``accuracy``.
+"""The digits classifier: the feature extractor of ``fd-digits``, ``kid-digits``,
+``precision-digits``, ``recall-digits`` and the classifier of ``accuracy``.
 
 A small CNN for ``[N, 1, 32, 32]`` digits in ``[-1, 1]``, trained by this module's own script on the
 TRAIN split of the built-in digits dataset and evaluated on its TEST split::
@@ -47,7 +47,8 @@ def shipped_folder() -> Path:
 
 class DigitsClassifier(nn.Module):
     """An average-pool stem (32 → 16: the digits are 8x8 at heart, and it keeps the classifier
-    cheap on a CPU), conv-ReLU-maxpool stages (16 → 8 → 4), a ReLU feature layer, a linear head."""
+    cheap on a CPU), conv-ReLU-maxpool stages (16 → 8 → 4), a ReLU feature layer, a linear
+    head."""
 
     def __init__(self, *, stem_pool: int, widths: list[int], feature_dim: int, num_classes: int,
                  resolution: int = RESOLUTION):
@@ -123,7 +124,7 @@ def _load(folder: str, device: str) -> tuple[DigitsClassifier, dict[str, Any]]:
 
 def load_classifier(folder: str | Path | None = None, *,
                     device: str | torch.device = "cpu") -> DigitsClassifier:
-    """The classifier in eval mode (cached); its ``config.json`` is ``classifier_config(folder)``."""
+    """The classifier in eval mode (cached); see :func:`classifier_config` for its record."""
     return _load(str(folder or shipped_folder()), str(torch.device(device)))[0]
 
 

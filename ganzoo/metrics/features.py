@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol as TypingProtocol
 
+from ..errors import GanzooError
 from . import stats
 from .base import Metric, Score, cached, generate_images
 
@@ -88,7 +89,10 @@ class FeatureMetric(Metric):
             picked = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
             _REAL_FEATURES[key] = extractor.extract(pool[picked[:n_real]], device)
         real = _REAL_FEATURES[key]
-        value, details = self.statistic(real, fake, seed=seed)
+        try:
+            value, details = self.statistic(real, fake, seed=seed)
+        except ValueError as exc:  # too few samples for the statistic
+            raise GanzooError(f"metric {self.name!r} with n={n}: {exc}") from None
         protocol = self.protocol(n_real=n_real, n_fake=n, seed=seed, extractor=extractor.name,
                                  extractor_sha256=extractor.sha256, resizer=extractor.resizer,
                                  extra={"feature_dim": int(fake.shape[1]),

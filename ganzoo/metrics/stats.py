@@ -29,7 +29,7 @@ def mean_cov(features) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def frechet_distance(features1, features2, *, method: str = "auto") -> float:
-    """Fréchet distance between the Gaussians fitted to two feature sets ``[N1, D]``, ``[N2, D]``."""
+    """Fréchet distance between Gaussians fitted to feature sets ``[N1, D]`` and ``[N2, D]``."""
     return frechet_distance_from_stats(*mean_cov(features1), *mean_cov(features2), method=method)
 
 
@@ -77,49 +77,62 @@ def _trace_sqrt_eigh(sigma1: torch.Tensor, sigma2: torch.Tensor) -> float:
 
 
 def _trace_sqrt_scipy(sigma1: torch.Tensor, sigma2: torch.Tensor) -> float:
+    import warnings
+
     import numpy as np
     import scipy.linalg
 
     s1, s2 = sigma1.numpy(), sigma2.numpy()
-    covmean = scipy.linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():  # singular product: offset the diagonals, as pytorch-fid
-        offset = np.eye(s1.shape[0]) * 1e-6
-        covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
+    with warnings.catch_warnings():  # fewer samples than dimensions, dead units: singular is usual
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(s1 @ s2)
+        if not np.isfinite(covmean).all():  # offset the diagonals and retry, as pytorch-fid does
+            offset = np.eye(s1.shape[0]) * 1e-6
+            covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
     if np.iscomplexobj(covmean):
         covmean = covmean.real
     return float(np.trace(covmean))
 
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(x y^T / D + 1)^3``, KID's kernel."""
-    return (x @ y.T / x.shape[1] + 1.0) ** 3
+    """``(x y^T / D + 1)^3``, KID's kernel (batched over leading dimensions)."""
+    return (x @ y.transpose(-1, -2) / x.shape[-1] + 1.0) ** 3
 
 
-def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Unbiased MMD^2 between two sample sets of the same size with :func:`polynomial_kernel`."""
-    m = len(x)
-    k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
-    off_xx = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
-    off_yy = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
-    return float(off_xx + off_yy - 2.0 * k_xy.mean())
+def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Unbiased MMD^2 between sample sets ``[..., m, D]`` of one size, :func:`polynomial_kernel`."""
+    m = x.shape[-2]
+
+    def off_diagonal_mean(k: torch.Tensor) -> torch.Tensor:
+        return (k.sum(dim=(-1, -2)) - k.diagonal(dim1=-2, dim2=-1).sum(-1)) / (m * (m - 1))
+
+    k_xy = polynomial_kernel(x, y)
+    return (off_diagonal_mean(polynomial_kernel(x, x)) + off_diagonal_mean(polynomial_kernel(y, y))
+            - 2.0 * k_xy.mean(dim=(-1, -2)))
 
 
 def kernel_distance(features1, features2, *, subsets: int = 100, subset_size: int = 1000,
                     seed: int = 0) -> tuple[float, float]:
     """KID: mean and standard deviation of the unbiased MMD^2 over ``subsets`` random subsets of
-    ``min(subset_size, N1, N2)`` samples of each set, drawn without replacement with ``seed``."""
+    ``min(subset_size, N1, N2)`` samples of each set, drawn without replacement with ``seed``.
+    When that is all of both sets, every subset is the same: it is computed once (std 0)."""
     x, y = _as_features(features1, "features1"), _as_features(features2, "features2")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"feature dimensions differ: {x.shape[1]} vs {y.shape[1]}")
     m = min(subset_size, len(x), len(y))
+    if m == len(x) == len(y):  # every subset would be the whole of both sets
+        subsets = 1
     generator = torch.Generator().manual_seed(seed)
+    picks = [(torch.randperm(len(x), generator=generator)[:m],
+              torch.randperm(len(y), generator=generator)[:m]) for _ in range(subsets)]
+    # Several subsets per batched matmul (few large ops, not many small ones), ~64 MB at a time.
+    per_batch = max(1, (1 << 23) // (m * m))
     values = []
-    for _ in range(subsets):
-        ix = torch.randperm(len(x), generator=generator)[:m]
-        iy = torch.randperm(len(y), generator=generator)[:m]
-        values.append(mmd2_unbiased(x[ix], y[iy]))
-    t = torch.tensor(values, dtype=torch.float64)
-    return float(t.mean()), (float(t.std(correction=0)) if len(values) > 1 else 0.0)
+    for start in range(0, subsets, per_batch):
+        ix, iy = zip(*picks[start:start + per_batch])
+        values.append(mmd2_unbiased(x[torch.stack(ix)], y[torch.stack(iy)]))
+    t = torch.cat(values)
+    return float(t.mean()), (float(t.std(correction=0)) if len(t) > 1 else 0.0)
 
 
 def knn_radii(features: torch.Tensor, k: int) -> torch.Tensor:

@@ -1,0 +1,352 @@
+"""Metrics: hand-checkable statistics, the shipped digits classifier, scores that order real digits
+before noise, constants and mode collapse, per-class accuracy, the protocol recorded with every
+score, ``ganzoo eval``, and the Inception metrics' setup errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import shutil
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import CheckpointError, GanzooError, PluginError, UnknownNameError
+from ganzoo.metrics import Metric, Score, evaluate, paired, stats
+from ganzoo.metrics import digits_classifier as dc
+from ganzoo.metrics.digits_classifier import sha256_of, shipped_folder
+
+N = 300  # samples per set: enough to order the sets, small enough for a CPU
+
+
+class ImagesModel:
+    """A stand-in for a GAN that 'generates' rows of a fixed image tensor."""
+
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def generate(self, n, *, seed=None):
+        picked = torch.randperm(len(self.images), generator=torch.Generator().manual_seed(seed))
+        return self.images[picked.repeat(n // len(self.images) + 1)[:n]]
+
+
+class ConditionalDigits:
+    """A 'conditional model' returning real test digits of the requested labels."""
+
+    def __init__(self, test, *, obey: bool = True):
+        self.test, self.obey = test, obey
+        self.config = SimpleNamespace(num_classes=10)
+
+    def generate(self, n, *, seed=None, labels=None):
+        g = torch.Generator().manual_seed(seed)
+        if not self.obey:  # ignores the labels: random digits
+            return self.test.images[torch.randint(len(self.test), (n,), generator=g)]
+        out = []
+        for label in labels:
+            pool = self.test.images[self.test.labels == label]
+            out.append(pool[torch.randint(len(pool), (1,), generator=g)])
+        return torch.cat(out)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from ganzoo.data.configs import DigitsConfig
+    from ganzoo.data.digits import build
+
+    return {split: build(DigitsConfig(resolution=32), split) for split in ("train", "test")}
+
+
+# -- pure statistics -------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["scipy", "eigh"])
+def test_frechet_distance_by_hand(method):
+    # 1-D: means 0 and 3, unbiased variances 2 and 8: 3^2 + 2 + 8 - 2 sqrt(16) = 11.
+    x = torch.tensor([[-1.0], [1.0]])
+    y = torch.tensor([[1.0], [5.0]])
+    assert stats.frechet_distance(x, y, method=method) == pytest.approx(11.0)
+    # A shifted copy: equal covariances, so the distance is the squared shift.
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    shift = torch.tensor([1.0, -2.0, 0.0, 0.5, 3.0], dtype=torch.float64)
+    assert stats.frechet_distance(feats, feats + shift, method=method) == pytest.approx(14.25)
+    assert stats.frechet_distance(feats, feats, method=method) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_methods_agree_on_rank_deficient_covariances():
+    g = torch.Generator().manual_seed(1)
+    a = torch.relu(torch.randn(40, 64, generator=g))  # fewer samples than dimensions
+    b = torch.relu(torch.randn(50, 64, generator=g) + 0.3)
+    b[:, :10] = 0  # dead units
+    assert stats.frechet_distance(a, b, method="scipy") == pytest.approx(
+        stats.frechet_distance(a, b, method="eigh"), rel=1e-6)
+
+
+def test_kid_by_hand():
+    # k(x, y) = (xy + 1)^3 in 1-D. X = {0, 1}, Y = {0, 2}: off-diagonal means k(0,1) = 1 and
+    # k(0,2) = 1; cross mean (1 + 1 + 1 + 27) / 4 = 7.5; MMD^2 = 1 + 1 - 2 * 7.5 = -13.
+    x, y = torch.tensor([[0.0], [1.0]]), torch.tensor([[0.0], [2.0]])
+    mean, std = stats.kernel_distance(x, y, subsets=3, subset_size=2)
+    assert (mean, std) == (pytest.approx(-13.0), pytest.approx(0.0))
+    g = torch.Generator().manual_seed(0)
+    same = torch.randn(400, 8, generator=g)
+    near, _ = stats.kernel_distance(same[:200], same[200:], subsets=10)
+    far, _ = stats.kernel_distance(same[:200], same[200:] + 2, subsets=10)
+    assert abs(near) < 0.05 * far
+    # Random subsets of 100: unbiased, so their mean estimates the full-set value.
+    sub, spread = stats.kernel_distance(same[:200], same[200:] + 2, subsets=50, subset_size=100)
+    assert spread > 0 and sub == pytest.approx(far, rel=0.1)
+
+
+def test_precision_recall_by_hand():
+    real = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
+    # k=1: every real ball has radius 1; the fake ball radius is their distance, 9.5.
+    assert stats.precision_recall(real, torch.tensor([[0.5], [10.0]]), k=1) == (0.5, 1.0)
+    # k=3: radii 3, 2, 2, 3 around 0..3, so 6.0 is just inside the ball of 3.0, 6.1 is not.
+    fakes = torch.tensor([[6.0], [6.0], [6.0], [6.0]])
+    assert stats.precision_recall(real, fakes, k=3)[0] == 1.0
+    assert stats.precision_recall(real, fakes + 0.1, k=3)[0] == 0.0
+
+
+def test_paired_metrics_by_hand():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, 16, 16, generator=g) * 2 - 1
+    assert paired.l1(x, x) == 0 and paired.psnr(x, x) == math.inf and paired.ssim(x, x) == 1
+    zeros, fifths = torch.zeros(2, 1, 16, 16), torch.full((2, 1, 16, 16), 0.2)
+    assert paired.l1(zeros, fifths) == pytest.approx(0.2)
+    assert paired.psnr(zeros, fifths) == pytest.approx(20.0)  # 10 log10(2^2 / 0.04)
+    # Constant images: no variance, so SSIM = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1).
+    c1 = (0.01 * 2) ** 2
+    assert paired.ssim(zeros, fifths + 0.3) == pytest.approx(c1 / (0.25 + c1))
+    with pytest.raises(ValueError, match="one shape"):
+        paired.l1(zeros, x)
+
+
+def test_ssim_matches_scikit_image():
+    metrics = pytest.importorskip("skimage.metrics")
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(1, 1, 24, 24, generator=g) * 2 - 1
+    b = (a + 0.3 * torch.randn(1, 1, 24, 24, generator=g)).clamp(-1, 1)
+    expected = metrics.structural_similarity(
+        a[0, 0].double().numpy(), b[0, 0].double().numpy(), gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False, data_range=2.0)
+    assert paired.ssim(a, b) == pytest.approx(expected, abs=1e-6)
+
+
+# -- the shipped classifier ------------------------------------------------------------------------
+def test_shipped_classifier_hash_and_test_accuracy(digits):
+    config = dc.classifier_config()
+    assert sha256_of(shipped_folder() / dc.WEIGHTS_NAME) == config["sha256"]
+    assert config["test_accuracy"] >= 0.97
+    test = digits["test"]
+    measured = dc.accuracy(dc.load_classifier(), test.images, test.labels)
+    assert measured >= 0.97 and measured == pytest.approx(config["test_accuracy"], abs=1 / 360)
+    # Other resolutions and RGB are brought to the classifier's input; predictions survive.
+    rgb64 = torch.nn.functional.interpolate(test.images, size=64, mode="bilinear")
+    rgb64 = rgb64.repeat(1, 3, 1, 1)
+    assert (dc.predict(rgb64).argmax(1) == test.labels).double().mean() >= 0.95
+    assert dc.features(test.images[:5]).shape == (5, config["architecture"]["feature_dim"])
+
+
+def test_tampered_classifier_weights_are_refused(tmp_path):
+    folder = tmp_path / "classifier"
+    shutil.copytree(shipped_folder(), folder)
+    data = bytearray((folder / dc.WEIGHTS_NAME).read_bytes())
+    data[-1] ^= 0xFF
+    (folder / dc.WEIGHTS_NAME).write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256 .* does not match"):
+        dc.load_classifier(folder)
+
+
+# -- scores on the digits --------------------------------------------------------------------------
+def test_real_digits_score_far_better_than_noise_constants_and_collapse(digits):
+    test = digits["test"].images
+    g = torch.Generator().manual_seed(0)
+    sets = {
+        "real-test": test,
+        "noise": torch.rand(N, 1, 32, 32, generator=g) * 2 - 1,
+        "constant": torch.zeros(N, 1, 32, 32),
+        "one-image": test[:1].repeat(N, 1, 1, 1),
+        "only-threes": test[digits["test"].labels == 3],
+    }
+    scores = {name: evaluate(ImagesModel(images), ["fd-digits", "kid-digits"], n=N)
+              for name, images in sets.items()}
+    fd = {name: s["fd-digits"].value for name, s in scores.items()}
+    kid = {name: s["kid-digits"].value for name, s in scores.items()}
+    others = [name for name in sets if name != "real-test"]
+    assert all(math.isfinite(v) for v in fd.values()), fd
+    assert fd["real-test"] * 10 < min(fd[o] for o in others), fd
+    assert kid["real-test"] < 0.05 * min(kid[o] for o in others), kid
+    assert fd["one-image"] > fd["only-threes"], "one repeated image is a worse collapse"
+
+
+def test_every_score_records_its_protocol(digits):
+    scores = evaluate(ImagesModel(digits["test"].images), ["fd-digits", "kid-digits",
+                                                           "precision-digits", "recall-digits"],
+                      n=200, seed=7)
+    sha = dc.classifier_config()["sha256"]
+    for name, score in scores.items():
+        p = score.protocol
+        assert score.name == name and isinstance(score, Score)
+        assert (p.n_real, p.n_fake, p.seed) == (200, 200, 7)
+        assert p.extractor == "digits-classifier" and p.extractor_sha256 == sha
+        assert "bilinear" in p.resizer and "digits train split" in p.real_data
+    assert scores["kid-digits"].protocol.extra["subset_size"] == 200
+    assert scores["precision-digits"].protocol.extra["k"] == 3
+    assert 0.8 < scores["precision-digits"].value <= 1 and 0.8 < scores["recall-digits"].value <= 1
+    again = evaluate(ImagesModel(digits["test"].images), ["fd-digits"], n=200, seed=7)
+    assert again["fd-digits"] == scores["fd-digits"], "same seed, same score"
+
+
+def test_class_accuracy_of_a_conditional_model(digits):
+    obeys = evaluate(ConditionalDigits(digits["test"]), ["accuracy"], n=N)["accuracy"]
+    assert obeys.value >= 0.97
+    assert sorted(obeys.details["per_class"], key=int) == [str(c) for c in range(10)]
+    assert obeys.protocol.n_fake == N and obeys.protocol.extra["num_classes"] == 10
+    ignores = evaluate(ConditionalDigits(digits["test"], obey=False), ["accuracy"], n=N)
+    assert abs(ignores["accuracy"].value - 0.1) < 0.07  # chance
+    with pytest.raises(GanzooError, match="needs a conditional model"):
+        evaluate(ImagesModel(digits["test"].images), ["accuracy"], n=10)
+
+
+def test_packaged_dcgan_scores_far_better_than_noise():
+    model = ganzoo.load("dcgan-digits")
+    model.train()
+    dcgan = evaluate(model, ["fd-digits"], n=N)["fd-digits"].value
+    assert model.training, "evaluate puts the model back in training mode"
+    noise = evaluate(ImagesModel(torch.rand(N, 1, 32, 32) * 2 - 1), ["fd-digits"], n=N)
+    assert math.isfinite(dcgan) and dcgan * 5 < noise["fd-digits"].value
+
+
+def test_images_are_generated_in_seeded_chunks(digits, monkeypatch):
+    from ganzoo.metrics import base
+
+    monkeypatch.setattr(base, "GENERATE_BATCH", 64)
+    calls = []
+
+    class Counting(ImagesModel):
+        def generate(self, n, *, seed=None):
+            calls.append((n, seed))
+            return super().generate(n, seed=seed)
+
+    score = evaluate(Counting(digits["test"].images), ["fd-digits", "kid-digits"], n=150)
+    assert [n for n, _ in calls] == [64, 64, 22], "generated once, shared by both metrics"
+    assert len({s for _, s in calls}) == 3 and score["fd-digits"].protocol.n_fake == 150
+
+
+# -- the registry and third-party metrics ----------------------------------------------------------
+def test_unknown_names_fail_before_anything_is_generated():
+    class Exploding:
+        def generate(self, n, *, seed=None):
+            raise AssertionError("generated before the names were checked")
+
+    with pytest.raises(UnknownNameError, match="Did you mean 'kid-digits'"):
+        evaluate(Exploding(), ["fd-digits", "kid-digit"], n=10)
+
+
+class ConstantMetric(Metric):
+    name = "constant"
+
+    def compute(self, model, *, n, seed, device):
+        return self.score(42.0, self.protocol(n_real=0, n_fake=n, seed=seed))
+
+
+def test_a_plugin_metric_goes_through_evaluate(ganzoo_plugins):
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_metrics(self, registry):
+            registry.add(name="always-42", compute=f"{__name__}:ConstantMetric")
+            registry.add(name="not-a-metric", compute="builtins:dict")
+
+    ganzoo_plugins.register_plugin(Plugin(), "test-metrics")
+    score = evaluate(ImagesModel(torch.zeros(2, 1, 8, 8)), ["always-42"], n=3, seed=5)["always-42"]
+    assert score.name == "always-42" and score.value == 42.0
+    assert (score.protocol.n_fake, score.protocol.seed, score.protocol.extractor) == (3, 5, "")
+    with pytest.raises(PluginError, match="must be a ganzoo.metrics.Metric"):
+        evaluate(ImagesModel(torch.zeros(2, 1, 8, 8)), ["not-a-metric"], n=3)
+
+
+def test_importing_metrics_does_not_import_torch():
+    code = ("import sys, ganzoo.metrics, ganzoo.plugins as p;"
+            "names = p.registry('metrics').names();"
+            "assert {'fd-digits', 'kid-digits', 'accuracy', 'fid'} <= set(names), names;"
+            "assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- ganzoo eval -----------------------------------------------------------------------------------
+def test_eval_command_prints_scores_with_their_protocol(cli):
+    result = cli("eval", "dcgan-digits", "--metrics", "fd-digits,kid-digits", "-n", "200", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["model"] == "dcgan-digits" and set(data["scores"]) == {"fd-digits", "kid-digits"}
+    for name, score in data["scores"].items():
+        assert score["name"] == name and math.isfinite(score["value"])
+        protocol = score["protocol"]
+        assert {"n_real", "n_fake", "extractor", "extractor_sha256", "resizer", "seed",
+                "real_data", "extra"} <= set(protocol)
+        assert (protocol["n_real"], protocol["n_fake"], protocol["seed"]) == (200, 200, 0)
+        assert protocol["extractor_sha256"] == sha256_of(shipped_folder() / dc.WEIGHTS_NAME)
+    table = cli("eval", "dcgan-digits", "--metrics", "fd-digits", "-n", "100")
+    assert table.exit_code == 0 and table.output.splitlines()[1].split()[:1] == ["fd-digits"]
+    assert "100/100" in table.output
+
+
+def test_eval_command_errors_are_one_line(cli):
+    result = cli("eval", "dcgan-digits", "--metrics", "fd-digts")
+    assert result.exit_code == 1
+    assert result.output.startswith("ganzoo: no metric named 'fd-digts'. Did you mean 'fd-digits'?")
+    result = cli("eval", "dcgan-digits", "--metrics", "accuracy", "-n", "10")
+    assert result.exit_code == 1 and "needs a conditional model" in result.output
+
+
+# -- the Inception metrics -------------------------------------------------------------------------
+def test_fid_without_weights_names_the_variable(monkeypatch, cli):
+    monkeypatch.delenv("GANZOO_INCEPTION_WEIGHTS", raising=False)
+    model = ImagesModel(torch.zeros(4, 1, 32, 32))
+    with pytest.raises(GanzooError, match="set GANZOO_INCEPTION_WEIGHTS=.*weights-inception-2015"):
+        evaluate(model, ["fid"], n=4)
+    result = cli("eval", "dcgan-digits", "--metrics", "kid", "-n", "10")
+    assert result.exit_code == 1 and "GANZOO_INCEPTION_WEIGHTS" in result.output
+
+
+def test_fid_weights_file_errors(monkeypatch, tmp_path):
+    model = ImagesModel(torch.zeros(4, 1, 32, 32))
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    with pytest.raises(GanzooError, match="missing.pth: no such file"):
+        evaluate(model, ["fid"], n=4)
+    evil = tmp_path / "evil.pth"
+    with open(evil, "wb") as fh:  # unpickling this would run code
+        pickle.dump(SimpleNamespace(x=1), fh, protocol=2)
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(evil))
+    with pytest.warns(UserWarning, match="not be comparable"), \
+            pytest.raises(GanzooError, match="not a PyTorch state dict of plain tensors"):
+        evaluate(model, ["fid"], n=4)
+    plain = tmp_path / "plain.pth"
+    torch.save({"w": torch.zeros(1)}, plain)
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(plain))
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # not installed
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
+    with pytest.warns(UserWarning), pytest.raises(GanzooError, match="pip install torch-fidelity"):
+        evaluate(model, ["fid"], n=4)
+
+
+@pytest.mark.slow
+def test_fid_runs_through_torch_fidelity(monkeypatch, tmp_path):
+    """Random Inception weights in torch-fidelity's format: the pipeline, not the numbers."""
+    tfe = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
+    monkeypatch.setattr(tfe, "load_state_dict_from_url", lambda *a, **k: None)
+    monkeypatch.setattr(tfe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
+    torch.manual_seed(0)
+    random_net = tfe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    monkeypatch.undo()
+    weights = tmp_path / "random-inception.pth"
+    torch.save(random_net.state_dict(), weights)
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(weights))
+    with pytest.warns(UserWarning, match="not be comparable"):
+        score = evaluate(ImagesModel(torch.zeros(6, 1, 32, 32)), ["fid"], n=6)["fid"]
+    assert math.isfinite(score.value) and score.protocol.extractor_sha256 == sha256_of(weights)
+    assert score.protocol.extra["feature_dim"] == 2048 and "299" in score.protocol.resizer
