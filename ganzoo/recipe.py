@@ -158,15 +158,16 @@ def _check_registry_names(config: Any, section: str, fail) -> None:
         value = getattr(config, field.name)
         if kind is None or value is None:
             continue
-        try:
-            entry = plugins.registry(kind).get(value)
-        except UnknownNameError as exc:
-            raise fail(f"[{section}] {field.name} = {value!r}: {exc}") from None
-        want = field.metadata.get("loss_kind")
-        if want and entry.kind != want:
-            names = [e.name for e in plugins.registry(kind) if e.kind == want]
-            raise fail(f"[{section}] {field.name} = {value!r} is a {entry.kind} loss; "
-                       f"expected a {want} loss: {', '.join(names)}")
+        for name in value if isinstance(value, (tuple, list)) else [value]:
+            try:
+                entry = plugins.registry(kind).get(name)
+            except UnknownNameError as exc:
+                raise fail(f"[{section}] {field.name}: {name!r}: {exc}") from None
+            want = field.metadata.get("loss_kind")
+            if want and entry.kind != want:
+                names = [e.name for e in plugins.registry(kind) if e.kind == want]
+                raise fail(f"[{section}] {field.name} = {name!r} is a {entry.kind} loss; "
+                           f"expected a {want} loss: {', '.join(names)}")
 
 
 def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:

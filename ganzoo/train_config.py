@@ -54,6 +54,9 @@ class TrainConfig:
     sample_every: int = attrs.field(default=500, validator=v.ge(1))
     sample_count: int = attrs.field(default=64, validator=[v.ge(1), v.le(1024)])
     checkpoint_every: int = attrs.field(default=500, validator=v.ge(1))
+    eval_every: int = attrs.field(default=0, validator=v.ge(0))  # 0: only at the end
+    eval_metrics: tuple[str, ...] = registry_name("metrics", default=())
+    eval_samples: int = attrs.field(default=1000, validator=[v.ge(2), v.le(100_000)])
 
 
 @attrs.frozen(kw_only=True)

@@ -209,3 +209,29 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tiny_recipe, tm
     assert [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")] == []
     monkeypatch.setattr(checkpoint_module, "save_file", real_save)
     assert resume(run_dir, progress=False).status == "finished"
+
+
+def test_metrics_during_training_are_reproduced_by_ganzoo_eval(tiny_recipe, tmp_path, cli):
+    recipe = Recipe.from_toml(tiny_recipe, ["train.eval_every=6", "train.eval_samples=50",
+                                            "train.ema=0.9",
+                                            "train.eval_metrics=['fd-digits', 'kid-digits']"])
+    run_dir = train(recipe, tmp_path / "run", progress=False).run_dir
+    evals = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()
+             if "eval" in x]
+    assert [e["step"] for e in evals] == [6, 12]
+    final = evals[-1]
+    assert set(final["eval"]) == {"fd-digits", "kid-digits"}
+    assert final["protocol"]["fd-digits"]["n_fake"] == 50
+    assert final["protocol"]["fd-digits"]["seed"] == recipe.seed
+    result = cli("eval", run_dir, "--metrics", "fd-digits", "-n", "50", "--seed",
+                 str(recipe.seed), "--json")
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.output)["scores"]["fd-digits"]["value"]
+    assert again == pytest.approx(final["eval"]["fd-digits"], rel=1e-5)
+    assert "| fd-digits |" in (run_dir / "weights" / "README.md").read_text()
+
+
+def test_unknown_metric_names_fail_with_the_recipe(tiny_recipe):
+    with pytest.raises(ganzoo.RecipeError, match=r"\[train\] eval_metrics: 'fd-digit': no metric "
+                                                 r"named 'fd-digit'. Did you mean 'fd-digits'"):
+        Recipe.from_toml(tiny_recipe, ["train.eval_metrics=['fd-digit']"])

@@ -145,16 +145,37 @@ class _Session:
         return state
 
     def write_samples(self, name: str) -> Path:
-        model = self.model
-        if self.ema is not None:
-            model = copy.deepcopy(self.model)
-            model.load_state_dict(self.inference_state())
+        model = self.inference_model()
         was_training = model.training
         model.eval()
         with torch.no_grad():
             images = model.preview(self.cfg.sample_count, seed=self.recipe.seed)
         model.train(was_training)
         return save_grid(images, self.run_dir / "samples" / f"{name}.png")
+
+    def evaluate(self) -> dict[str, float]:
+        """Score the inference model (EMA generator, eval mode) and log the scores."""
+        if not self.cfg.eval_metrics:
+            return {}
+        from ..metrics import evaluate
+
+        model = self.inference_model()
+        scores = evaluate(model, list(self.cfg.eval_metrics), n=self.cfg.eval_samples,
+                          seed=self.recipe.seed, device=self.device)
+        values = {name: score.value for name, score in scores.items()}
+        record = {"step": self.step, "eval": values,
+                  "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}
+        with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        return values
+
+    def inference_model(self):
+        """The model as it will be saved: EMA generator(s) swapped in, when there are any."""
+        if self.ema is None:
+            return self.model
+        model = copy.deepcopy(self.model)
+        model.load_state_dict(self.inference_state())
+        return model
 
     def checkpoint(self) -> None:
         save_checkpoint(self.run_dir, step=self.step, model=self.model,
@@ -223,6 +244,8 @@ class _Session:
                     flush()
                 if self.step % cfg.sample_every == 0:
                     self.write_samples(f"step-{self.step:06d}")
+                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
+                    self.evaluate()
                 if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
                     flush()
                     self.checkpoint()
@@ -233,8 +256,9 @@ class _Session:
         self.checkpoint()
         if status == "finished":
             self.write_samples("final")
+            scores = self.evaluate()
             rundir.write_weights(self.run_dir, self.model, state=self.inference_state(),
-                                 recipe=self.recipe, metrics=last)
+                                 recipe=self.recipe, metrics={**last, **scores})
         return RunResult(run_dir=self.run_dir, step=self.step, status=status, losses=last)
 
     @property

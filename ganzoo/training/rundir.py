@@ -65,8 +65,7 @@ def write_card(run_dir: Path, *, load_name: str, metrics: dict | None = None,
     recipe_text = (run_dir / RECIPE_NAME).read_text(encoding="utf-8")
     recipe = Recipe.from_toml(run_dir / RECIPE_NAME)
     if metrics is None:
-        lines = (run_dir / METRICS_NAME).read_text(encoding="utf-8").splitlines()
-        metrics = json.loads(lines[-1]) if lines else {}
+        metrics = final_metrics(run_dir)
     card = make_card(read_index(folder), load_name=load_name, license=license,
                      datasets=[recipe.data.dataset], recipe=recipe_text,
                      metrics={k: v for k, v in metrics.items() if k != "images_per_s"},
@@ -97,6 +96,21 @@ def locked(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def final_metrics(run_dir: Path) -> dict:
+    """The last logged losses merged with the last evaluation scores of a run."""
+    losses, scores = {}, {}
+    path = run_dir / METRICS_NAME
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if "eval" in record:
+                scores = record["eval"]
+            else:
+                losses = record
+    return {**losses, **scores}
 
 
 def default_run_dir(recipe: Recipe) -> Path:
