@@ -199,9 +199,11 @@ MODEL_HELP = "A run directory, a bundle folder, a registered weights name or a H
 @click.option("-o", "--output", default="samples.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--labels", metavar="L1,L2,...",
+              help="Class labels for a conditional model, one image each (then -n is ignored).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def sample(model, count, output, seed, revision, device) -> None:
+def sample(model, count, output, seed, labels, revision, device) -> None:
     """Draw a grid of samples from MODEL.
 
     MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
@@ -212,9 +214,24 @@ def sample(model, count, output, seed, revision, device) -> None:
     from .images import save_grid
 
     net = load(model, revision=revision, device=device)
+    kwargs = {}
+    if labels is not None:
+        try:
+            kwargs["labels"] = [int(x) for x in labels.split(",") if x.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{labels!r}: expected integers like 0,1,2",
+                                     param_hint="--labels") from None
+        if plugins.registry("architectures").get(net.architecture).task != "conditional":
+            raise click.UsageError(f"{model} is an unconditional {net.architecture} model; "
+                                   "--labels needs a conditional one")
+        count = len(kwargs["labels"])
     with torch.no_grad():
-        images = net.generate(count, seed=seed)
-    click.echo(f"wrote {save_grid(images, output)}")
+        try:
+            images = net.generate(count, seed=seed, **kwargs)
+        except ValueError as exc:  # e.g. a label outside the model's classes
+            raise click.BadParameter(str(exc), param_hint="--labels") from None
+    nrow = 10 if labels is not None and count % 10 == 0 else None
+    click.echo(f"wrote {save_grid(images, output, nrow=nrow)}")
 
 
 @cli.command()

@@ -65,7 +65,9 @@ def register_trainers(registry: Registrar[TrainerEntry]) -> None:
 
     - ``step``: ``"module:function"`` with signature ``step(batch, model, opt, ctx) -> dict`` that
       performs one update of every network and returns the detached losses to log.
-    - ``optimizers``: ``"module:function"`` with signature ``optimizers(model, cfg, ctx) -> dict``.
+    - ``optimizers`` (optional): ``"module:function"`` with signature
+      ``optimizers(model, cfg, ctx) -> dict``; by default Adam for every network, ``lr_gen`` for
+      the generator side and ``lr_disc`` for the others.
     - ``config_cls``: a frozen attrs subclass of :class:`ganzoo.TrainConfig` for the ``[train]``
       table.
     """

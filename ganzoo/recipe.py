@@ -162,7 +162,9 @@ def _check_registry_names(config: Any, section: str, fail) -> None:
             try:
                 entry = plugins.registry(kind).get(name)
             except UnknownNameError as exc:
-                raise fail(f"[{section}] {field.name}: {name!r}: {exc}") from None
+                where = (f"{field.name}: {name!r}" if isinstance(value, (tuple, list))
+                         else f"{field.name} = {name!r}")
+                raise fail(f"[{section}] {where}: {exc}") from None
             want = field.metadata.get("loss_kind")
             if want and entry.kind != want:
                 names = [e.name for e in plugins.registry(kind) if e.kind == want]

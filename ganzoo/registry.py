@@ -87,7 +87,8 @@ class LossEntry(Entry):
 @attrs.frozen(kw_only=True)
 class TrainerEntry(Entry):
     step: str = attrs.field(validator=_is_ref)
-    optimizers: str = attrs.field(validator=_is_ref)
+    optimizers: str = attrs.field(default="ganzoo.training.context:default_optimizers",
+                                  validator=_is_ref)
     config_cls: type | None = None  # None: ganzoo.TrainConfig
 
 

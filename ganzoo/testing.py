@@ -20,20 +20,20 @@ from typing import Any
 import pytest
 
 
-def tiny_config(name: str) -> Any:
-    """The architecture's config at its registered ``tiny`` overrides."""
+def tiny_config(name: str, **overrides: Any) -> Any:
+    """The architecture's config at its registered ``tiny`` overrides (and ``overrides``)."""
     from . import plugins
     from .structure import structure
 
     entry = plugins.registry("architectures").get(name)
-    return structure(dict(entry.tiny), entry.config_cls, section="model")
+    return structure({**entry.tiny, **overrides}, entry.config_cls, section="model")
 
 
-def tiny_model(name: str):
+def tiny_model(name: str, **overrides: Any):
     """A freshly built model of ``name`` at its tiny config, on CPU."""
     from .bundle import build_model
 
-    return build_model(name, tiny_config(name))
+    return build_model(name, tiny_config(name, **overrides))
 
 
 def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overrides: Any) -> list:
@@ -62,8 +62,11 @@ def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overri
     return history
 
 
-def check_architecture(name: str, tmp_path: Path) -> None:
-    """Assert the contract every registered architecture must meet (see the module docstring)."""
+def check_architecture(name: str, tmp_path: Path, **overrides: Any) -> None:
+    """Assert the contract every registered architecture must meet (see the module docstring).
+
+    ``overrides`` change the tiny config, to check variants (``discriminator="projection"``).
+    """
     import attrs
     import torch
 
@@ -74,7 +77,7 @@ def check_architecture(name: str, tmp_path: Path) -> None:
     entry = plugins.registry("architectures").get(name)
     assert attrs.has(entry.config_cls), f"{name}: config_cls must be an attrs class"
     torch.manual_seed(0)
-    model = tiny_model(name)
+    model = tiny_model(name, **overrides)
     assert isinstance(model, GANModel), f"{name}: build must return a ganzoo.GANModel"
     assert model.architecture == name, f"{name}: model.architecture is {model.architecture!r}"
     for component in model.components:

@@ -121,7 +121,7 @@ NAN_PLUGIN = textwrap.dedent("""
 
     @ganzoo.hookimpl
     def register_trainers(registry):
-        registry.add(name="nan-gan", step="nan_plugin:step", optimizers=t.__name__ + ":optimizers",
+        registry.add(name="nan-gan", step="nan_plugin:step",
                      config_cls=ganzoo.AdversarialTrainConfig)
 """)
 

@@ -40,6 +40,14 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def default_optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
+    """Adam for every network of ``model``: ``lr_gen`` for the generator side, ``lr_disc`` for
+    the rest (the papers' usual setup; a trainer registers its own function to differ)."""
+    return {name: ctx.adam(getattr(model, name).parameters(),
+                           cfg.lr_gen if name in model.generator_components else cfg.lr_disc)
+            for name in model.components}
+
+
 class StepContext:
     """Helpers for a step function, so that it reads top to bottom.
 

@@ -29,7 +29,6 @@ def register_trainers(registry) -> None:
     registry.add(
         name="gan",
         step="ganzoo_dcgan.train:train_step",
-        optimizers="ganzoo_dcgan.train:optimizers",
         config_cls=ganzoo.AdversarialTrainConfig,
         summary="One discriminator then one generator update per step, any adversarial loss.",
     )

@@ -5,12 +5,6 @@ from __future__ import annotations
 import torch
 
 
-def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
-    """Adam for each network, with the paper's defaults coming from the recipe (2e-4, β1 = 0.5)."""
-    return {"gen": ctx.adam(model.gen.parameters(), cfg.lr_gen),
-            "disc": ctx.adam(model.disc.parameters(), cfg.lr_disc)}
-
-
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     cfg = ctx.cfg
     adversarial = ctx.loss(cfg.loss)
