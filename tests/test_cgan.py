@@ -122,10 +122,10 @@ def test_no_aux_losses_without_the_classifier_head():
 
 
 @pytest.mark.parametrize("model_overrides,discriminator,aux", [
-    ([], "projection", False),  # as shipped
-    (["model.aux_classifier=true"], "projection", True),
-    (["model.discriminator='concat'"], "concat", False),
-], ids=["as-shipped", "acgan", "concat"])
+    ([], "concat", False),  # as shipped
+    (["model.discriminator='projection'", "model.aux_classifier=true"], "projection", True),
+    (["model.discriminator='projection'"], "projection", False),
+], ids=["as-shipped", "acgan", "projection"])
 def test_the_shipped_recipe_trains_at_tiny_sizes(model_overrides, discriminator, aux, tmp_path):
     overrides = ["data.resolution=16", "model.resolution=16", "model.z_dim=8",
                  "model.embed_dim=4", "model.gen_width=8", "model.disc_width=8",
@@ -142,3 +142,23 @@ def test_the_shipped_recipe_trains_at_tiny_sizes(model_overrides, discriminator,
         assert model.generate(4, labels=[0, 1, 2, 3], seed=0).shape == (4, 1, 16, 16)
     assert set(result.losses) == ({"loss_d", "loss_g", "loss_aux", "acc_real"} if aux
                                   else {"loss_d", "loss_g"})
+
+
+def test_cli_sample_draws_the_asked_for_labels(tmp_path, cli):
+    from PIL import Image
+
+    from conftest import RECIPES
+
+    recipe = ganzoo.Recipe.from_toml(RECIPES / "cgan_digits.toml", [
+        "train.steps=2", "train.sample_every=2", "train.sample_count=4", "train.eval_samples=20",
+        "model.gen_width=4", "model.disc_width=4", "train.batch_size=8"])
+    run_dir = ganzoo.train(recipe, tmp_path / "run", progress=False).run_dir
+    out = tmp_path / "labels.png"
+    result = cli("sample", run_dir, "--labels", "0,1,2,3,4,5,6,7,8,9", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (10 * 34 + 2, 36)  # one row of ten 32px tiles, 2px padding
+    bad = cli("sample", run_dir, "--labels", "3,12", "-o", out)
+    assert bad.exit_code == 2 and "label 12 is out of range" in bad.output
+    assert cli("sample", run_dir, "--labels", "a,b").exit_code == 2
+    unconditional = cli("sample", "dcgan-digits", "--labels", "1", "-o", out)
+    assert unconditional.exit_code == 2 and "needs a conditional one" in unconditional.output
