@@ -52,8 +52,12 @@ class GANModel(
         """``n`` images in [-1, 1], shape ``[n, C, H, W]``; a given seed makes them reproducible."""
         raise NotImplementedError(f"{type(self).__name__} does not generate unconditionally")
 
-    def preview(self, n: int, *, seed: int) -> torch.Tensor:
-        """Images for the sample grids written during training (fixed inputs for a given seed)."""
+    def preview(self, n: int, *, seed: int, batch: dict | None = None) -> torch.Tensor:
+        """Images for the sample grids written during training (fixed inputs for a given seed).
+
+        ``batch`` holds the same ``n`` held-out items every time (from the test split when the
+        dataset has one): image-to-image models show their inputs and outputs from it.
+        """
         return self.generate(n, seed=seed)
 
     def example_batch(self, batch_size: int, *, generator: torch.Generator | None = None) -> dict:

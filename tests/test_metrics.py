@@ -350,3 +350,31 @@ def test_fid_runs_through_torch_fidelity(monkeypatch, tmp_path):
         score = evaluate(ImagesModel(torch.zeros(6, 1, 32, 32)), ["fid"], n=6)["fid"]
     assert math.isfinite(score.value) and score.protocol.extractor_sha256 == sha256_of(weights)
     assert score.protocol.extra["feature_dim"] == 2048 and "299" in score.protocol.resizer
+
+
+class HeldOutCount:
+    """A metric that needs ground truth: it reports how many held-out items it was given."""
+
+    from ganzoo.metrics.base import Metric as _Base
+
+    class Impl(_Base):
+        name = "held-out-count"
+        needs_data = True
+
+        def compute(self, model, *, n, seed, device, data):
+            return Score(name=self.name, value=len(data),
+                         protocol=self.protocol(n_real=len(data), n_fake=0, seed=seed))
+
+
+def test_metrics_that_need_held_out_data_get_it_or_say_so(ganzoo_plugins):
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_metrics(self, registry):
+            registry.add(name="held-out-count", compute=f"{__name__}:HeldOutCount.Impl")
+
+    ganzoo_plugins.register_plugin(Plugin(), "held-out")
+    model = ganzoo.load("dcgan-digits")
+    with pytest.raises(ganzoo.GanzooError, match="'held-out-count' compares with held-out "
+                                                 "ground truth: give data="):
+        evaluate(model, ["held-out-count"], n=4)
+    assert evaluate(model, ["held-out-count"], n=4, data=list(range(7)))["held-out-count"].value == 7

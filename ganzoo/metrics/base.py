@@ -80,6 +80,10 @@ class Metric(abc.ABC):
     resizer: str = "none"
     real_data: str = "none"
 
+    #: Metrics that compare with held-out ground truth set this; they get ``data=`` (a dataset of
+    #: the held-out split, as the recipe's dataset builds it) in :meth:`compute`.
+    needs_data: ClassVar[bool] = False
+
     @abc.abstractmethod
     def compute(self, model: Any, *, n: int, seed: int, device: Any) -> Score:
         """Measure ``model`` with ``n`` generated samples drawn with ``seed`` on ``device``."""
@@ -115,12 +119,14 @@ def metric_for(name: str) -> Metric:
 
 
 def evaluate(model: Any, names: list[str], *, n: int = 1000, seed: int = 0,
-             device: Any = "cpu") -> dict[str, Score]:
+             device: Any = "cpu", data: Any = None) -> dict[str, Score]:
     """Scores of ``model`` for the registered metrics ``names``, by name.
 
     ``model`` is a :class:`ganzoo.GANModel` (or any object with ``generate(n, seed=...)``), or
     anything :func:`ganzoo.load` accepts. Every name is looked up before anything is computed, so a
-    misspelt one fails at once (:class:`ganzoo.UnknownNameError`). Generated images and features are
+    misspelt one fails at once (:class:`ganzoo.UnknownNameError`). ``data`` is the held-out split
+    for metrics with ``needs_data`` (paired translation); they fail clearly without it. Generated
+    images and features are
     shared between the metrics of one call; a model in training mode is put in eval mode for the
     call and back afterwards.
     """
@@ -140,7 +146,16 @@ def evaluate(model: Any, names: list[str], *, n: int = 1000, seed: int = 0,
         model.eval()
     try:
         with torch.no_grad(), _shared_cache():
-            return {m.name: m.compute(model, n=n, seed=seed, device=device) for m in metrics}
+            scores = {}
+            for m in metrics:
+                if m.needs_data:
+                    if data is None:
+                        raise GanzooError(f"metric {m.name!r} compares with held-out ground "
+                                          "truth: give data= (the test split)")
+                    scores[m.name] = m.compute(model, n=n, seed=seed, device=device, data=data)
+                else:
+                    scores[m.name] = m.compute(model, n=n, seed=seed, device=device)
+            return scores
     finally:
         if was_training:
             model.train()

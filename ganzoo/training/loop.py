@@ -109,6 +109,8 @@ class _Session:
 
         dataset_entry = plugins.registry("datasets").get(recipe.data.dataset)
         self.dataset = load_ref(dataset_entry.build)(recipe.data.config, "train")
+        self._build_dataset = lambda split: load_ref(dataset_entry.build)(recipe.data.config, split)
+        self._held_out: Any = False  # built on first use
         if len(self.dataset) < self.cfg.batch_size:
             raise DataError(f"dataset {recipe.data.dataset!r} has {len(self.dataset)} training "
                             f"items, fewer than [train] batch_size = {self.cfg.batch_size}")
@@ -144,12 +146,33 @@ class _Session:
                 state[key] = value
         return state
 
+    def held_out(self):
+        """The test split when the dataset has one, else None (built once)."""
+        if self._held_out is False:
+            try:
+                self._held_out = self._build_dataset("test")
+            except DataError:
+                self._held_out = None
+        return self._held_out
+
+    def preview_batch(self) -> dict:
+        """The same ``sample_count`` items every time: held-out ones when there is a test split."""
+        from torch.utils.data import default_collate
+
+        source = self.held_out() or self.dataset
+        count = min(self.cfg.sample_count, len(source))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.recipe.seed)
+            items = [source[i] for i in range(count)]
+        return self.ctx.to_device(default_collate(items))
+
     def write_samples(self, name: str) -> Path:
         model = self.inference_model()
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            images = model.preview(self.cfg.sample_count, seed=self.recipe.seed)
+            images = model.preview(self.cfg.sample_count, seed=self.recipe.seed,
+                                   batch=self.preview_batch())
         model.train(was_training)
         return save_grid(images, self.run_dir / "samples" / f"{name}.png")
 
@@ -161,7 +184,7 @@ class _Session:
 
         model = self.inference_model()
         scores = evaluate(model, list(self.cfg.eval_metrics), n=self.cfg.eval_samples,
-                          seed=self.recipe.seed, device=self.device)
+                          seed=self.recipe.seed, device=self.device, data=self.held_out())
         values = {name: score.value for name, score in scores.items()}
         record = {"step": self.step, "eval": values,
                   "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}

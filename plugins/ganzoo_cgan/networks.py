@@ -168,7 +168,7 @@ class CGAN(GANModel):
             z = self.sample_latent(n, seed=seed)
         return self.gen(z.to(self.device), y)
 
-    def preview(self, n: int, *, seed: int) -> torch.Tensor:
+    def preview(self, n: int, *, seed: int, batch: dict | None = None) -> torch.Tensor:
         """A grid whose row r shows class ``r % num_classes``; column c shares one z across rows.
 
         Rows are those of ganzoo's default grid layout (``ceil(sqrt(n))`` images a row), so
