@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import signal
@@ -108,9 +109,8 @@ class _Session:
         self.ctx = StepContext(self.cfg, self.device)
 
         dataset_entry = plugins.registry("datasets").get(recipe.data.dataset)
+        self.dataset_entry = dataset_entry
         self.dataset = load_ref(dataset_entry.build)(recipe.data.config, "train")
-        self._build_dataset = lambda split: load_ref(dataset_entry.build)(recipe.data.config, split)
-        self._held_out: Any = False  # built on first use
         if len(self.dataset) < self.cfg.batch_size:
             raise DataError(f"dataset {recipe.data.dataset!r} has {len(self.dataset)} training "
                             f"items, fewer than [train] batch_size = {self.cfg.batch_size}")
@@ -146,20 +146,19 @@ class _Session:
                 state[key] = value
         return state
 
+    @functools.cached_property
     def held_out(self):
-        """The test split when the dataset has one, else None (built once)."""
-        if self._held_out is False:
-            try:
-                self._held_out = self._build_dataset("test")
-            except DataError:
-                self._held_out = None
-        return self._held_out
+        """The test split when the dataset has one, else None (built on first use)."""
+        try:
+            return load_ref(self.dataset_entry.build)(self.recipe.data.config, "test")
+        except DataError:
+            return None
 
     def preview_batch(self) -> dict:
         """The same ``sample_count`` items every time: held-out ones when there is a test split."""
         from torch.utils.data import default_collate
 
-        source = self.held_out() or self.dataset
+        source = self.held_out or self.dataset
         count = min(self.cfg.sample_count, len(source))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.recipe.seed)
@@ -184,7 +183,7 @@ class _Session:
 
         model = self.inference_model()
         scores = evaluate(model, list(self.cfg.eval_metrics), n=self.cfg.eval_samples,
-                          seed=self.recipe.seed, device=self.device, data=self.held_out())
+                          seed=self.recipe.seed, device=self.device, data=self.held_out)
         values = {name: score.value for name, score in scores.items()}
         record = {"step": self.step, "eval": values,
                   "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}
