@@ -1,0 +1,70 @@
+"""examples/ganzoo-wgan-gp is installed as a real third-party package and used like one.
+
+pip installs it into a temporary folder (``--target``) put on PYTHONPATH for the subprocesses,
+so 'uninstalling' is leaving that folder off the path, and the test environment is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "ganzoo-wgan-gp"
+
+
+def ganzoo_cli(*args, env, cwd):
+    return subprocess.run([sys.executable, "-m", "ganzoo", *map(str, args)], env=env, cwd=cwd,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    target = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                           "--no-build-isolation", "--no-index", "--target", str(target),
+                           str(EXAMPLE)], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(build)})
+    assert proc.returncode == 0, proc.stderr
+    return target
+
+
+def test_a_third_party_plugin_installs_lists_trains_loads_and_uninstalls(installed, tmp_path):
+    with_plugin = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(installed), os.environ.get("PYTHONPATH", "")])}
+    listed = json.loads(ganzoo_cli("plugins", "--json", env=with_plugin, cwd=tmp_path).stdout)
+    entry = next(p for p in listed if p["name"] == "wgan_gp")
+    assert (entry["distribution"], entry["version"]) == ("ganzoo-wgan-gp", "0.1.0")
+    assert entry["registered"] == {"architectures": ["wgan-gp"], "trainers": ["wgan-gp"]}
+
+    run = ganzoo_cli("run", EXAMPLE / "recipes" / "wgan_gp_digits.toml", "--out", "run", "-q",
+                     "--set", "train.steps=3", "--set", "train.batch_size=20",
+                     "--set", "train.eval_samples=50", "--set", "model.gen_width=4",
+                     "--set", "model.critic_width=4", env=with_plugin, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    load = subprocess.run([sys.executable, "-c", "import ganzoo; m = ganzoo.load('run'); "
+                           "print(tuple(m.generate(2, seed=0).shape))"], env=with_plugin,
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert load.stdout.strip() == "(2, 1, 32, 32)", load.stderr
+
+    # The plugin's own tests pass with ganzoo's testing kit.
+    own = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(EXAMPLE / "tests")], env=with_plugin, cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert own.returncode == 0, own.stdout + own.stderr
+
+    # Uninstalled: everything else works, and its weights say which package to install.
+    without = dict(os.environ)
+    names = [p["name"] for p in json.loads(
+        ganzoo_cli("plugins", "--json", env=without, cwd=tmp_path).stdout)]
+    assert "wgan_gp" not in names and "dcgan" in names
+    assert ganzoo_cli("list", "architectures", env=without, cwd=tmp_path).returncode == 0
+    orphan = ganzoo_cli("sample", "run", "-o", "x.png", env=without, cwd=tmp_path)
+    assert orphan.returncode == 1
+    assert "architecture 'wgan-gp' is not installed" in orphan.stderr
+    assert "pip install ganzoo-wgan-gp" in orphan.stderr
