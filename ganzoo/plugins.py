@@ -22,7 +22,7 @@ from .errors import PluginError
 from .registry import REGISTRY_KINDS, Registry, registrar_for
 
 ENTRY_POINT_GROUP = "ganzoo"
-BUILTIN_PLUGINS = ("ganzoo.builtin_plugin",)
+BUILTIN_PLUGINS = ("ganzoo.builtin_plugin", "ganzoo.authoring")
 
 
 @attrs.frozen(kw_only=True)

@@ -22,15 +22,21 @@ def ganzoo_cli(*args, env, cwd):
                           capture_output=True, text=True)
 
 
+def pip_install_to_target(package, target, build):
+    """pip install ``package`` into the folder ``target`` (no dependencies, no network)."""
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                           "--no-build-isolation", "--no-index", "--target", str(target),
+                           str(package)], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(build)})
+    assert proc.returncode == 0, proc.stderr
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(target), os.environ.get("PYTHONPATH", "")])}
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--no-build-isolation", "--no-index", "--target", str(target),
-                           str(EXAMPLE)], capture_output=True, text=True,
-                          env={**os.environ, "TMPDIR": str(build)})
-    assert proc.returncode == 0, proc.stderr
+    pip_install_to_target(EXAMPLE, target, tmp_path_factory.mktemp("build"))
     return target
 
 
@@ -68,3 +74,23 @@ def test_a_third_party_plugin_installs_lists_trains_loads_and_uninstalls(install
     assert orphan.returncode == 1
     assert "architecture 'wgan-gp' is not installed" in orphan.stderr
     assert "pip install ganzoo-wgan-gp" in orphan.stderr
+
+
+def test_new_plugin_scaffolds_a_package_that_installs_and_passes_its_tests(tmp_path, cli):
+    result = cli("new-plugin", "info-gan", "--dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    package = tmp_path / "ganzoo-info-gan"
+    assert (package / "ganzoo_info_gan" / "__init__.py").is_file()
+    env = pip_install_to_target(package, tmp_path / "site", tmp_path)
+    listed = json.loads(ganzoo_cli("plugins", "--json", env=env, cwd=tmp_path).stdout)
+    entry = next(p for p in listed if p["name"] == "info_gan")
+    assert entry["distribution"] == "ganzoo-info-gan"
+    assert entry["registered"] == {"architectures": ["info-gan"], "trainers": ["info-gan"]}
+    own = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(package / "tests")], env=env, cwd=tmp_path, capture_output=True,
+                         text=True)
+    assert own.returncode == 0, own.stdout + own.stderr
+    again = cli("new-plugin", "info-gan", "--dir", tmp_path)
+    assert again.exit_code == 1 and "already exists" in again.output
+    bad = cli("new-plugin", "Info GAN!", "--dir", tmp_path)
+    assert bad.exit_code == 1 and "use lowercase letters and digits" in bad.output
