@@ -77,3 +77,12 @@ def run_blocks(path, found, tmp_path):
                 Recipe.from_dict(data, source=where)
         elif lang != "text":
             pytest.fail(f"{where}: code block in {lang!r}, which the docs test cannot run")
+
+
+def test_the_hook_reference_in_docs_is_generated_from_the_hookspecs():
+    from ganzoo.docs_reference import BEGIN, END, hook_reference
+
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text[text.index(BEGIN): text.index(END) + len(END)]
+    assert section == hook_reference(), ("docs/plugins.md is out of date: run "
+                                         "`python -m ganzoo.docs_reference docs/plugins.md`")
