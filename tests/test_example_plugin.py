@@ -94,3 +94,12 @@ def test_new_plugin_scaffolds_a_package_that_installs_and_passes_its_tests(tmp_p
     assert again.exit_code == 1 and "already exists" in again.output
     bad = cli("new-plugin", "Info GAN!", "--dir", tmp_path)
     assert bad.exit_code == 1 and "use lowercase letters and digits" in bad.output
+
+
+def test_torch_hub_loads_models_through_hubconf():
+    import torch
+
+    model = torch.hub.load(str(ROOT), "dcgan_digits", source="local")
+    same = torch.hub.load(str(ROOT), "load", "dcgan-digits", source="local")
+    with torch.no_grad():
+        assert torch.equal(model.generate(2, seed=0), same.generate(2, seed=0))
