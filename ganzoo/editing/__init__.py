@@ -1,0 +1,12 @@
+"""Latent-space editing tools that work with any unconditional ganzoo generator.
+
+- :mod:`ganzoo.editing.latent`: linear and spherical interpolation, interpolation grids, latent
+  vector arithmetic averaged over several samples.
+- :mod:`ganzoo.editing.measure`: stroke thickness, slant and size of digit images.
+- :mod:`ganzoo.editing.projection`: projecting real images onto a generator's manifold (iGAN):
+  optimisation, a trained encoder, and the hybrid of both.
+- :mod:`ganzoo.editing.attributes`: attribute vectors (mean latent with minus without).
+
+TL-GAN feature axes live in the ``ganzoo_tlgan`` plugin. Importing this package is cheap; each
+module imports torch itself.
+"""

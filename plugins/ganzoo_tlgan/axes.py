@@ -1,0 +1,362 @@
+"""TL-GAN feature axes (Guan 2018, "Transparent Latent-space GAN").
+
+1. Sample latents ``z``, generate images, label them with a feature extractor.
+2. Fit a linear model ``feature ≈ w·z + b`` per feature (least squares); the unit vector
+   ``w / |w|`` is the feature's *axis*. Held-out R² (and accuracy for classes) is recorded.
+3. To move along one axis without changing others, make its direction orthogonal to the *locked*
+   axes by Gram–Schmidt: ``d = a - Σ (a·u) u`` over an orthonormal basis ``u`` of the locked axes.
+
+An :class:`Axes` artifact is a folder ``config.json`` + ``axes.safetensors``, written atomically,
+loadable from a folder or a Hub repo id, and tied to its generator by the sha256 of the
+generator's weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import torch
+
+import ganzoo
+from ganzoo.errors import CheckpointError, GanzooError, UnknownNameError, closest
+
+FORMAT = "ganzoo-axes"
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+TENSORS_NAME = "axes.safetensors"
+DIGIT_FEATURES = ("thickness", "slant", "size", "class")
+
+
+class AxesError(GanzooError):
+    """Axes that do not fit the generator, or names that the axes do not have."""
+
+
+def unknown_name(kind: str, name: str, accepted: Iterable[str]) -> UnknownNameError:
+    accepted = sorted(accepted)
+    hint = closest(name, accepted)
+    mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return UnknownNameError(f"unknown {kind} {name!r}{mean}; accepted: {', '.join(accepted)}",
+                            name=name, kind=kind, suggestions=hint)
+
+
+# -- features -----------------------------------------------------------------------------------
+def digit_features(images: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+    """The digits feature extractor: ``thickness``, ``slant``, ``size`` (see
+    :mod:`ganzoo.editing.measure`) ``[N]`` each, and ``class``: the shipped digits classifier's
+    class probabilities ``[N, 10]``."""
+    from ganzoo.editing.measure import measure
+    from ganzoo.metrics.digits_classifier import predict
+
+    for name in names:
+        if name not in DIGIT_FEATURES:
+            raise unknown_name("feature", name, DIGIT_FEATURES)
+    out = measure(images, tuple(n for n in names if n != "class"))
+    if "class" in names:
+        out["class"] = predict(images).softmax(dim=1)
+    return out
+
+
+def axis_names(feature: str, values: torch.Tensor) -> list[str]:
+    """One axis per column: ``thickness``; ``class:0`` ... ``class:9``."""
+    return [feature] if values.ndim == 1 else [f"{feature}:{k}" for k in range(values.shape[1])]
+
+
+# -- linear algebra -----------------------------------------------------------------------------
+def gram_schmidt(vectors: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """An orthonormal basis ``[m, d]`` (m ≤ k) of the span of ``vectors [k, d]``, in order;
+    vectors already in the span of earlier ones are dropped."""
+    basis: list[torch.Tensor] = []
+    for v in vectors.double():
+        for u in basis:  # modified Gram–Schmidt, twice for stability
+            v = v - (v @ u) * u
+        for u in basis:
+            v = v - (v @ u) * u
+        norm = v.norm()
+        if norm > eps:
+            basis.append(v / norm)
+    if not basis:
+        return vectors.new_zeros((0, vectors.shape[1]))
+    return torch.stack(basis).to(vectors.dtype)
+
+
+def disentangle(vector: torch.Tensor, locked: torch.Tensor) -> torch.Tensor:
+    """``vector`` with its components along the span of ``locked [k, d]`` removed, unit norm."""
+    v = vector.double()
+    for u in gram_schmidt(locked).double():
+        v = v - (v @ u) * u
+    norm = v.norm()
+    if norm < 1e-8:
+        raise AxesError("the moved axis lies in the span of the locked axes: nothing is left "
+                        "to move along; lock fewer axes")
+    return (v / norm).to(vector.dtype)
+
+
+def generator_fingerprint(model) -> str:
+    """sha256 of the generator-side weights (names, shapes, dtypes and bytes, in name order)."""
+    digest = hashlib.sha256()
+    state = model.state_dict()
+    for component in model.generator_components:
+        for key in sorted(k for k in state if k.startswith(f"{component}.")):
+            tensor = state[key].detach().cpu().contiguous()
+            digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+            digest.update(tensor.numpy().tobytes() if tensor.dtype != torch.bfloat16
+                          else tensor.float().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _describe_generator(model, name: str | None) -> dict[str, Any]:
+    return {"name": name or "", "architecture": model.architecture,
+            "z_dim": int(model.config.z_dim), "sha256": generator_fingerprint(model)}
+
+
+# -- the artifact -------------------------------------------------------------------------------
+@attrs.frozen(kw_only=True, eq=False)
+class Axes:
+    """Unit feature axes ``vectors [k, z_dim]`` named ``names``, their raw linear fits
+    (``weights``, ``bias``), the fit quality per feature and the generator they belong to."""
+
+    names: tuple[str, ...]
+    vectors: torch.Tensor
+    weights: torch.Tensor
+    bias: torch.Tensor
+    features: tuple[dict[str, Any], ...]
+    generator: dict[str, Any]
+    fit: dict[str, Any] = attrs.field(factory=dict)
+
+    # names ------------------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f["name"] for f in self.features)
+
+    def axis(self, name: str) -> torch.Tensor:
+        """The unit axis ``name`` (``thickness``, ``class:7``)."""
+        if name not in self.names:
+            group = [n for n in self.names if n.startswith(f"{name}:")]
+            if group:
+                raise AxesError(f"feature {name!r} has {len(group)} axes; move one of them: "
+                                f"{', '.join(group)}")
+            raise unknown_name("axis", name, self.names)
+        return self.vectors[self.names.index(name)]
+
+    def locked(self, lock: Iterable[str]) -> torch.Tensor:
+        """The axes named by ``lock``: axis names, or feature names meaning all their axes."""
+        rows = []
+        for name in lock:
+            group = [i for i, n in enumerate(self.names) if n == name or n.startswith(f"{name}:")]
+            if not group:
+                raise unknown_name("axis or feature to lock", name,
+                               sorted({*self.names, *self.feature_names}))
+            rows += group
+        return self.vectors[sorted(set(rows))] if rows else self.vectors[:0]
+
+    def direction(self, name: str, lock: Iterable[str] = ()) -> torch.Tensor:
+        """Unit direction of axis ``name`` made orthogonal to the locked axes (Gram–Schmidt);
+        locking the moved axis's own feature is ignored."""
+        lock = [n for n in lock if n != name and not name.startswith(f"{n}:")]
+        return disentangle(self.axis(name), self.locked(lock))
+
+    # editing ----------------------------------------------------------------------------------
+    def check_generator(self, model, name: str | None = None) -> None:
+        """Refuse a generator other than the one the axes were fitted on (by weights sha256)."""
+        mine = self.generator
+        found = generator_fingerprint(model)
+        if found != mine.get("sha256"):
+            theirs = name or f"this {model.architecture} model"
+            raise AxesError(
+                f"these axes were fitted for generator {mine.get('name') or '?'!r} "
+                f"({mine.get('architecture')}, z_dim {mine.get('z_dim')}, weights sha256 "
+                f"{str(mine.get('sha256'))[:12]}) but {theirs} has weights sha256 {found[:12]}; "
+                f"fit axes for it with `ganzoo edit fit {name or 'MODEL'} --out AXES`")
+
+    def edit(self, z: torch.Tensor, moves: Mapping[str, float], lock: Iterable[str] = ()
+             ) -> torch.Tensor:
+        """``z + Σ α · direction(name, lock)`` for ``moves = {name: α}``, in ``z``'s shape."""
+        lock = list(lock)
+        delta = torch.zeros(self.vectors.shape[1], dtype=z.dtype)
+        for name, alpha in moves.items():
+            delta = delta + float(alpha) * self.direction(name, lock).to(z.dtype)
+        return z + delta.to(z.device).view(1, *z.shape[1:])
+
+    def walk(self, model, seeds: Sequence[int], moves: Mapping[str, float],
+             lock: Iterable[str] = (), steps: int = 5) -> torch.Tensor:
+        """Images ``[len(seeds) * steps, C, H, W]``: for each seed a row from the original
+        (t = 0) to the full move (t = 1) in ``steps`` columns."""
+        z = torch.cat([model.sample_latent(1, seed=s) for s in seeds])
+        rows = [self.edit(z, {k: t * v for k, v in moves.items()}, lock)
+                for t in torch.linspace(0, 1, steps).tolist()]
+        z_grid = torch.stack(rows, dim=1).reshape(-1, *z.shape[1:])
+        with torch.no_grad():
+            return model.generate(0, z=z_grid)
+
+    # files ------------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "library_name": "ganzoo",
+                "generator": dict(self.generator), "features": [dict(f) for f in self.features],
+                "axes": list(self.names), "fit": dict(self.fit),
+                "ganzoo_version": ganzoo.__version__}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``axes.safetensors`` then ``config.json`` into ``folder``, each atomically."""
+        from safetensors.torch import save_file
+
+        from ganzoo.io import atomic_write_json, atomic_write_with
+
+        folder = Path(folder)
+        tensors = {"vectors": self.vectors.contiguous(), "weights": self.weights.contiguous(),
+                   "bias": self.bias.contiguous()}
+        atomic_write_with(folder / TENSORS_NAME, lambda tmp: save_file(
+            tensors, str(tmp), metadata={"format": "pt"}))  # one key: byte-reproducible
+        atomic_write_json(folder / CONFIG_NAME, self.config())
+        return folder
+
+    @classmethod
+    def load(cls, name_or_path: str | Path, *, revision: str | None = None,
+             **download: Any) -> Axes:
+        """Axes from a folder or a Hub repo id (``org/name``, ``org/name@revision``)."""
+        folder = resolve(str(name_or_path), revision=revision, **download)
+        path = folder / CONFIG_NAME
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CheckpointError(f"{folder}: no {CONFIG_NAME}; not a ganzoo axes folder") from None
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"{path}: unreadable: {exc}") from None
+        if not isinstance(config, dict) or config.get("format") != FORMAT:
+            raise CheckpointError(f"{path}: not ganzoo axes (no \"format\": \"{FORMAT}\"); "
+                                  "make axes with `ganzoo edit fit`")
+        if config.get("format_version", 0) > FORMAT_VERSION:
+            raise CheckpointError(f"{path}: axes format {config['format_version']} is newer than "
+                                  "this ganzoo reads; upgrade ganzoo")
+        from ganzoo.bundle import read_tensors
+
+        tensors = read_tensors(folder / TENSORS_NAME)
+        names = tuple(config.get("axes", ()))
+        if set(tensors) != {"vectors", "weights", "bias"} or len(tensors["vectors"]) != len(names):
+            raise CheckpointError(f"{folder / TENSORS_NAME}: does not match {CONFIG_NAME} "
+                                  f"({len(names)} axes)")
+        return cls(names=names, vectors=tensors["vectors"], weights=tensors["weights"],
+                   bias=tensors["bias"], features=tuple(config.get("features", ())),
+                   generator=config.get("generator", {}), fit=config.get("fit", {}))
+
+    def push_to_hub(self, repo_id: str, *, private: bool = False, token: str | None = None) -> str:
+        """Upload the axes folder to a Hub repo; returns the commit URL."""
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save(tmp)
+            api = HfApi(token=token)
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            info = api.upload_folder(folder_path=tmp, repo_id=repo_id,
+                                     commit_message="Upload feature axes with ganzoo")
+        return str(getattr(info, "commit_url", info))
+
+
+def resolve(name_or_path: str, *, revision: str | None = None, **download: Any) -> Path:
+    """A local axes folder for a folder path or a Hub repo id (only the axes files are fetched)."""
+    from ganzoo.hub import REPO_ID, _hub_error, split_revision
+
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    repo_id, pinned = split_revision(name_or_path)
+    if path.exists() or name_or_path.startswith(("./", "../", "/", "~")) or not REPO_ID.match(
+            repo_id):
+        raise CheckpointError(f"{name_or_path}: no such axes folder (or Hub repo id)")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id=repo_id, revision=revision or pinned,
+                                      allow_patterns=[CONFIG_NAME, TENSORS_NAME, "README.md"],
+                                      **download))
+    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one line
+        raise _hub_error(exc, repo_id, revision or pinned) from None
+
+
+# -- fitting ------------------------------------------------------------------------------------
+def _r2(pred: torch.Tensor, target: torch.Tensor) -> float:
+    total = (target - target.mean(0)).pow(2).sum()
+    return float(1 - (pred - target).pow(2).sum() / total.clamp_min(1e-12))
+
+
+def fit_axes(model, features: Sequence[str] = ("thickness", "slant", "size", "class"), *,
+             samples: int = 2000, seed: int = 0, holdout: float = 0.2,
+             extractor: Callable[[torch.Tensor, Sequence[str]], Mapping[str, torch.Tensor]]
+             | None = None, generator_name: str | None = None, batch_size: int = 500) -> Axes:
+    """Fit one axis per feature column on ``samples`` generated images (TL-GAN).
+
+    ``extractor(images, names) -> {name: [N] or [N, K] tensor}`` labels the images (default:
+    :func:`digit_features`). The fit uses the first ``1 - holdout`` of the samples; R² (and for
+    ``[N, K]`` class probabilities, the argmax accuracy) is measured on the rest.
+    """
+    features = list(dict.fromkeys(features))
+    if not features:
+        raise AxesError("give at least one feature to fit")
+    extractor = extractor or digit_features
+    if extractor is digit_features:
+        for name in features:
+            if name not in DIGIT_FEATURES:
+                raise unknown_name("feature", name, DIGIT_FEATURES)
+    if samples < 20:
+        raise AxesError(f"fitting needs at least 20 samples, got {samples}")
+    z = model.sample_latent(samples, seed=seed)
+    labels: dict[str, list[torch.Tensor]] = {}
+    with torch.no_grad():
+        for chunk in z.split(batch_size):
+            values = extractor(model.generate(0, z=chunk), features)
+            missing = [name for name in features if name not in values]
+            if missing:
+                raise AxesError(f"the feature extractor returned no {missing[0]!r}; it gave: "
+                                f"{', '.join(sorted(values))}")
+            for name in features:
+                labels.setdefault(name, []).append(values[name].detach().cpu().float())
+    zf = z.flatten(1).cpu().double()
+    design = torch.cat([zf, torch.ones(len(zf), 1, dtype=zf.dtype)], dim=1)
+    n_fit = max(int(round(samples * (1 - holdout))), 10)
+    names, weights, biases, reports = [], [], [], []
+    for feature in features:
+        y = torch.cat(labels[feature]).double()
+        y2 = y if y.ndim == 2 else y.unsqueeze(1)
+        solution = torch.linalg.lstsq(design[:n_fit], y2[:n_fit]).solution  # [d+1, K]
+        report: dict[str, Any] = {"name": feature, "kind": "regression",
+                                  "axes": axis_names(feature, y)}
+        if n_fit < samples:
+            pred = design[n_fit:] @ solution
+            report["r2"] = round(_r2(pred, y2[n_fit:]), 4)
+            if y.ndim == 2:
+                report["kind"] = "class-probabilities"
+                report["accuracy"] = round(float(
+                    (pred.argmax(1) == y2[n_fit:].argmax(1)).double().mean()), 4)
+        names += report["axes"]
+        weights.append(solution[:-1].T)
+        biases.append(solution[-1])
+        reports.append(report)
+    w = torch.cat(weights).float()
+    vectors = w / w.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return Axes(names=tuple(names), vectors=vectors.contiguous(), weights=w.contiguous(),
+                bias=torch.cat(biases).float(), features=tuple(reports),
+                generator=_describe_generator(model, generator_name),
+                fit={"samples": samples, "seed": seed, "holdout": holdout,
+                     "extractor": "digits" if extractor is digit_features else
+                     getattr(extractor, "__qualname__", "custom"),
+                     "method": "least squares on z (with intercept); axes = w / |w|"})
+
+
+def parse_moves(moves: Iterable[str]) -> dict[str, float]:
+    """``["thickness=+2", "slant=-1"]`` → ``{"thickness": 2.0, "slant": -1.0}``."""
+    out = {}
+    for item in moves:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise AxesError(f"--move {item!r}: expected NAME=AMOUNT, e.g. thickness=+2") from None
+    return out

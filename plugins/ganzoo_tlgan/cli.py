@@ -1,0 +1,195 @@
+"""``ganzoo edit``: feature axes, projection and interpolation from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+MODEL_HELP = "MODEL: a run directory, a bundle folder, a registered weights name or a Hub repo id."
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected integers like 0,1,2",
+                                 param_hint="--seed") from None
+    if not seeds:
+        raise click.BadParameter("give at least one seed", param_hint="--seed")
+    return seeds
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+@click.group()
+def edit() -> None:
+    """Edit what a generator draws: TL-GAN feature axes, projection, interpolation."""
+
+
+@edit.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--features", default="thickness,slant,size,class", show_default=True,
+              metavar="NAME,...", help="Features to fit axes for (thickness, slant, size, class).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the axes to (config.json + axes.safetensors).")
+@click.option("-n", "--samples", default=2000, show_default=True, type=click.IntRange(20),
+              help="Generated samples to fit on (20% held out for R²).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samples.")
+@click.option("--json", "as_json", is_flag=True, help="Print the axes' config as JSON.")
+def fit(model, features, out, samples, seed, as_json) -> None:
+    """Fit TL-GAN feature axes for MODEL's latent space."""
+    import ganzoo
+
+    from .axes import DIGIT_FEATURES, unknown_name, fit_axes
+
+    names = _names(features)
+    for name in names:  # a misspelt feature fails before the model is loaded
+        if name not in DIGIT_FEATURES:
+            raise unknown_name("feature", name, DIGIT_FEATURES)
+    net = ganzoo.load(model)
+    axes = fit_axes(net, names, samples=samples, seed=seed, generator_name=model)
+    axes.save(out)
+    if as_json:
+        click.echo(json.dumps(axes.config(), indent=2))
+        return
+    for f in axes.features:
+        quality = f"R² {f['r2']:.3f}" if "r2" in f else ""
+        if "accuracy" in f:
+            quality += f", accuracy {f['accuracy']:.3f}"
+        click.echo(f"  {f['name']:<10} {len(f['axes'])} axis(es)  {quality}")
+    click.echo(f"wrote {len(axes.names)} axes to {out}")
+
+
+@edit.command()
+@click.argument("model", metavar="MODEL")
+@click.argument("axes_ref", metavar="AXES")
+@click.option("--move", "moves", multiple=True, required=True, metavar="NAME=AMOUNT",
+              help="Axis and how far to move along it, e.g. thickness=+2 (repeatable).")
+@click.option("--lock", default="", metavar="NAME,...",
+              help="Axes or features to keep fixed (Gram-Schmidt), e.g. class.")
+@click.option("--seed", "seeds", default="0", show_default=True, metavar="S1,S2,...",
+              help="Seeds of the latents to edit, one row each.")
+@click.option("--steps", default=5, show_default=True, type=click.IntRange(2, 64),
+              help="Columns from the original (first) to the full move (last).")
+@click.option("-o", "--output", default="edit.png", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
+def apply(model, axes_ref, moves, lock, seeds, steps, output) -> None:
+    """Move MODEL's latents along feature axes AXES (a folder or Hub repo); write a grid."""
+    import ganzoo
+    from ganzoo.images import save_grid
+
+    from .axes import Axes, parse_moves
+
+    axes = Axes.load(axes_ref)
+    parsed = parse_moves(moves)
+    locks = _names(lock)
+    for name in parsed:  # bad names fail before the model is loaded
+        axes.direction(name, locks)
+    net = ganzoo.load(model)
+    axes.check_generator(net, model)
+    images = axes.walk(net, _seeds(seeds), parsed, locks, steps=steps)
+    click.echo(f"wrote {save_grid(images, output, nrow=steps)}")
+
+
+@edit.command()
+@click.argument("model", metavar="MODEL")
+@click.argument("images", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--method", default="hybrid", show_default=True,
+              type=click.Choice(["optimise", "encoder", "hybrid"]), help="How to project.")
+@click.option("--optimizer", default="lbfgs", show_default=True,
+              type=click.Choice(["lbfgs", "adam"]), help="Optimiser of z.")
+@click.option("--steps", default=50, show_default=True, type=click.IntRange(1),
+              help="Optimisation steps per restart.")
+@click.option("--restarts", default=2, show_default=True, type=click.IntRange(1),
+              help="Starts per image (hybrid: the encoder's guess is the first).")
+@click.option("--encoder", "encoder_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A trained encoder (.safetensors); default: train one (saved in OUT).")
+@click.option("--encoder-steps", default=300, show_default=True, type=click.IntRange(1),
+              help="Training steps when no --encoder is given.")
+@click.option("--axes", "axes_ref", metavar="AXES",
+              help="Feature axes to edit the projections along (with --move).")
+@click.option("--move", "moves", multiple=True, metavar="NAME=AMOUNT",
+              help="With --axes: move each projection, e.g. thickness=+2 (writes edited.png).")
+@click.option("--lock", default="", metavar="NAME,...", help="With --axes: axes to keep fixed.")
+@click.option("-o", "--out", default="projection", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the results.")
+def project(model, images, method, optimizer, steps, restarts, encoder_path, encoder_steps,
+            axes_ref, moves, lock, out) -> None:
+    """Project IMAGES onto MODEL's manifold; writes latents.safetensors, a grid of the inputs
+    (top) and their projections (bottom), and the per-image pixel MSE. With --axes and --move,
+    also edited.png: each projection (a row) moved along the axes in 5 steps."""
+    import torch
+    from safetensors.torch import save_file
+
+    import ganzoo
+    from ganzoo.editing import projection as proj
+    from ganzoo.images import as_batch, save_grid
+    from ganzoo.io import atomic_write_json, atomic_write_with
+
+    from .axes import Axes, parse_moves
+
+    if bool(axes_ref) != bool(moves):
+        raise click.UsageError("--axes and --move go together")
+    axes = Axes.load(axes_ref) if axes_ref else None
+    parsed = parse_moves(moves)
+    for name in parsed:
+        axes.direction(name, _names(lock))
+    net = ganzoo.load(model)
+    if axes is not None:
+        axes.check_generator(net, model)
+    cfg = net.config
+    batch = as_batch([str(p) for p in images], channels=cfg.channels)
+    if batch.shape[-1] != cfg.resolution or batch.shape[-2] != cfg.resolution:
+        batch = torch.nn.functional.interpolate(batch, size=(cfg.resolution, cfg.resolution),
+                                                mode="bilinear", antialias=True)
+    encoder = None
+    if method != "optimise":
+        if encoder_path is not None:
+            encoder = proj.load_encoder(encoder_path)
+        else:
+            encoder = proj.train_encoder(net, steps=encoder_steps)
+            proj.save_encoder(encoder, out / "encoder.safetensors")
+    result = proj.project(net, batch, method=method, encoder=encoder, steps=steps,
+                          restarts=restarts, optimizer=optimizer)
+    atomic_write_with(out / "latents.safetensors", lambda tmp: save_file(
+        {"z": result.z.cpu().contiguous()}, str(tmp), metadata={"format": "pt"}))
+    save_grid(torch.cat([batch, result.images]), out / "projection.png", nrow=len(batch))
+    atomic_write_json(out / "projection.json", {
+        "model": model, "method": method, "images": [str(p) for p in images],
+        "mse": [round(float(v), 6) for v in result.mse]})
+    if axes is not None:
+        columns = [axes.edit(result.z, {k: t * v for k, v in parsed.items()}, _names(lock))
+                   for t in torch.linspace(0, 1, 5).tolist()]
+        with torch.no_grad():
+            edited = net.generate(0, z=torch.stack(columns, 1).reshape(-1, *result.z.shape[1:]))
+        save_grid(edited, out / "edited.png", nrow=5)
+    click.echo(f"mean pixel MSE {float(result.mse.mean()):.4f} ({method}); wrote {out}")
+
+
+@edit.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--seeds", default="0,1", show_default=True, metavar="S1,S2,...",
+              help="Seeds to interpolate between, one row per consecutive pair.")
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(2, 64),
+              help="Images per row, endpoints included.")
+@click.option("--method", default="spherical", show_default=True,
+              type=click.Choice(["linear", "spherical"]), help="Path between latents.")
+@click.option("-o", "--output", default="interpolation.png", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
+def interpolate(model, seeds, steps, method, output) -> None:
+    """Interpolate between MODEL's latents for consecutive seeds; write a grid."""
+    import ganzoo
+    from ganzoo.editing.latent import interpolation_grid
+    from ganzoo.images import save_grid
+
+    seed_list = _seeds(seeds)
+    if len(seed_list) < 2:
+        raise click.BadParameter("give at least two seeds", param_hint="--seeds")
+    net = ganzoo.load(model)
+    images = interpolation_grid(net, seed_list, steps=steps, method=method)
+    click.echo(f"wrote {save_grid(images, output, nrow=steps)}")
