@@ -64,6 +64,11 @@ class StepContext:
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self._losses: dict[str, Any] = {}
+        #: ``frozen`` skips weight gradients of the network not being updated; the reference
+        #: step of the benchmarks turns this off to do exactly what the papers' code does.
+        self.freeze = True
+        #: The fused Adam kernel where the device has one (off: the per-tensor reference loop).
+        self.fused_adam = True
 
     # -- losses -----------------------------------------------------------------------------
     def loss(self, name: str):
@@ -96,8 +101,9 @@ class StepContext:
     # -- updates ----------------------------------------------------------------------------
     def adam(self, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Adam:
         """Adam with the recipe's betas; the fused kernel where the device has one."""
-        fused = self.device.type in ("cuda", "cpu")
-        return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), fused=fused)
+        if self.fused_adam and self.device.type in ("cuda", "cpu"):
+            return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), fused=True)
+        return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), foreach=False)
 
     def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, *, key: str = "") -> None:
         """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling)."""
@@ -112,10 +118,12 @@ class StepContext:
             loss.backward()
             opt.step()
 
-    @staticmethod
     @contextlib.contextmanager
-    def frozen(*modules: nn.Module) -> Iterator[None]:
+    def frozen(self, *modules: nn.Module) -> Iterator[None]:
         """Turn off weight gradients of ``modules`` inside the block (inputs still get gradients)."""
+        if not self.freeze:
+            yield
+            return
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
         for p in params:
             p.requires_grad_(False)

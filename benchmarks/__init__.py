@@ -1,0 +1,1 @@
+"""Speed and memory measurements of ganzoo (`python -m benchmarks.run`); never timed in tests."""

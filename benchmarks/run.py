@@ -1,0 +1,172 @@
+"""Time a training step and generator inference for every architecture, twice: an eager fp32
+reference step (what the papers' code does: per-tensor Adam, no frozen discriminator) and
+ganzoo's fast path (fused Adam, frozen discriminator, and on CPUs with bf16 support, bf16
+autocast with channels_last). Synthetic tensors, fixed seeds, warm-up, then the median and
+spread of timed steps. Each (configuration, mode) runs in its own process for a clean peak-memory
+figure, while the two modes' steps are timed interleaved in one process, so that the machine's
+drift affects both alike (compare ratios, not absolute figures, on shared machines).
+
+    python -m benchmarks.run --suite train --device cpu --json results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+
+def fast_options(device: str) -> dict:
+    import torch
+
+    if device == "cuda":
+        return {"amp": "bf16", "channels_last": True}
+    bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return {"amp": "bf16" if bf16 else "none", "channels_last": bool(bf16)}
+
+
+def setup(name: str, suite: str, mode: str, device: str):
+    """Build the model, batch, optimizers and one-step function of (configuration, mode)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    import ganzoo
+    from ganzoo import plugins
+    from ganzoo.registry import load_ref
+    from ganzoo.structure import structure
+    from ganzoo.training.context import StepContext
+
+    from .configs import STANDARD
+
+    architecture, model_config, batch_size = STANDARD[name]
+    torch.manual_seed(0)
+    dev = torch.device(device)
+    model = ganzoo.create(architecture, **model_config).to(dev)
+    entry = plugins.registry("trainers").get(plugins.registry("architectures").get(
+        architecture).trainer)
+    options = fast_options(device) if mode == "fast" else {"amp": "none", "channels_last": False}
+    cfg = structure({"batch_size": batch_size, "device": device, **options},
+                    entry.config_cls or ganzoo.TrainConfig, section="train")
+    ctx = StepContext(cfg, dev)
+    ctx.freeze = ctx.fused_adam = mode == "fast"
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    batch = ctx.to_device(model.example_batch(batch_size,
+                                              generator=torch.Generator().manual_seed(0)))
+    opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
+    step = load_ref(entry.step)
+    model.train(suite == "train")
+
+    def once() -> None:
+        if suite == "train":
+            step(batch, model, opt, ctx)
+        else:
+            with torch.no_grad(), ctx.autocast():
+                model.generate(batch_size, seed=0)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    info = {"config": name, "architecture": architecture, "suite": suite, "mode": mode,
+            "options": {**options, "fused_adam": ctx.fused_adam, "frozen_d": ctx.freeze},
+            "batch_size": batch_size}
+    return once, info
+
+
+def time_pair(name: str, suite: str, device: str, steps: int, warmup: int) -> dict:
+    """Both modes in one process, their steps interleaved so drift hits both alike."""
+    import torch
+
+    runs = {mode: setup(name, suite, mode, device) for mode in ("eager", "fast")}
+    for once, _ in runs.values():
+        for _ in range(warmup):
+            once()
+    times: dict[str, list[float]] = {"eager": [], "fast": []}
+    for i in range(steps):
+        for mode in (("eager", "fast") if i % 2 == 0 else ("fast", "eager")):
+            start = time.perf_counter()
+            runs[mode][0]()
+            times[mode].append(time.perf_counter() - start)
+    out = {}
+    for mode, (_, info) in runs.items():
+        median = statistics.median(times[mode])
+        out[mode] = {**info, "median_s": median, "spread_s": [min(times[mode]), max(times[mode])],
+                     "images_per_s": info["batch_size"] / median, "torch": torch.__version__,
+                     "device": device, "threads": torch.get_num_threads(), "steps": steps,
+                     "warmup": warmup}
+    return out
+
+
+def peak_memory(name: str, suite: str, mode: str, device: str) -> int:
+    """Peak memory of a few steps of one mode (its own process: RSS is a process-wide peak)."""
+    import resource
+
+    import torch
+
+    once, _ = setup(name, suite, mode, device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(3):
+        once()
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _child(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", *args], capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .configs import STANDARD
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=["train", "infer", "all"], default="all")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--config", action="append", choices=sorted(STANDARD),
+                        help="only these configurations (repeatable)")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--time-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.time_child:
+        print(json.dumps(time_pair(*args.time_child, args.device, args.steps, args.warmup)))
+        return
+    if args.memory_child:
+        print(json.dumps(peak_memory(*args.memory_child, args.device)))
+        return
+    common = ["--device", args.device, "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    suites = ["train", "infer"] if args.suite == "all" else [args.suite]
+    results = []
+    for name in args.config or sorted(STANDARD):
+        for suite in suites:
+            pair = _child([*common, "--time-child", name, suite])
+            for mode in pair:
+                pair[mode]["peak_memory_bytes"] = _child([*common, "--memory-child", name, suite,
+                                                          mode])
+                pair[mode]["memory_kind"] = ("cuda allocated" if args.device == "cuda"
+                                             else "process peak RSS")
+            speedup = pair["eager"]["median_s"] / pair["fast"]["median_s"]
+            memory = pair["fast"]["peak_memory_bytes"] / pair["eager"]["peak_memory_bytes"]
+            results += [pair["eager"], {**pair["fast"], "speedup_vs_eager": speedup,
+                                        "memory_vs_eager": memory}]
+            print(f"{name:<10} {suite:<6} eager {pair['eager']['images_per_s']:8.1f} img/s   "
+                  f"fast {pair['fast']['images_per_s']:8.1f} img/s   x{speedup:.2f}   "
+                  f"memory x{memory:.2f}", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"machine": platform.processor() or platform.machine(),
+                       "results": results}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
