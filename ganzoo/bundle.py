@@ -17,7 +17,6 @@ Inference downloads the index and the generator-side folders only; ``components=
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -27,7 +26,7 @@ import torch
 
 from . import __version__, plugins
 from .errors import CheckpointError, UnknownNameError
-from .io import atomic_write_json, atomic_write_with
+from .io import atomic_write_json, atomic_write_with, read_json
 from .registry import load_ref
 from .structure import structure, unstructure
 
@@ -173,12 +172,7 @@ def check_inside(folder: Path, relative: Any, index_path: Path, *, is_file: bool
 
 def read_index(folder: Path) -> Index:
     path = folder / INDEX_NAME
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{folder}: no {INDEX_NAME}; not a ganzoo bundle") from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: unreadable: {exc}") from None
+    meta = read_json(path, missing=f"no {INDEX_NAME}; not a ganzoo bundle")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ganzoo bundle index (no \"format\": \"{FORMAT}\")")
     if meta.get("format_version", 0) > FORMAT_VERSION:

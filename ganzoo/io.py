@@ -66,6 +66,22 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def read_json(path: str | Path, *, missing: str) -> Any:
+    """Parse a JSON file; a missing or unreadable file is a one-line ``CheckpointError``.
+
+    ``missing`` is the message for a file that does not exist (after ``"<folder>: "``).
+    """
+    from .errors import CheckpointError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path.parent}: {missing}") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable: {exc}") from None
+
+
 def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
     with atomic_path(path) as tmp:

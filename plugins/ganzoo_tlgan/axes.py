@@ -14,7 +14,6 @@ generator's weights.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -219,13 +218,10 @@ class Axes:
              **download: Any) -> Axes:
         """Axes from a folder or a Hub repo id (``org/name``, ``org/name@revision``)."""
         folder = resolve(str(name_or_path), revision=revision, **download)
+        from ganzoo.io import read_json
+
         path = folder / CONFIG_NAME
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CheckpointError(f"{folder}: no {CONFIG_NAME}; not a ganzoo axes folder") from None
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{path}: unreadable: {exc}") from None
+        config = read_json(path, missing=f"no {CONFIG_NAME}; not a ganzoo axes folder")
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise CheckpointError(f"{path}: not ganzoo axes (no \"format\": \"{FORMAT}\"); "
                                   "make axes with `ganzoo edit fit`")
