@@ -39,7 +39,8 @@ def register_losses(registry) -> None:
 
 @hookimpl
 def register_datasets(registry) -> None:
-    from .data.configs import CelebAConfig, DigitsConfig, ImageFolderConfig
+    from .data.configs import (CelebAConfig, DigitsConfig, ImageFolderConfig, PairedFolderConfig,
+                               PhotoPairsConfig)
 
     registry.add(name="digits", config_cls=DigitsConfig, build="ganzoo.data.digits:build",
                  kind="labelled",
@@ -52,6 +53,14 @@ def register_datasets(registry) -> None:
                  kind="images",
                  summary="CelebA aligned faces from a folder in torchvision's CelebA layout, "
                          "with the 40 attributes.")
+    registry.add(name="paired-folder", config_cls=PairedFolderConfig,
+                 build="ganzoo.data.paired:build_folder", kind="paired",
+                 summary="Paired images: pix2pix's aligned A|B files (train/, test/ or val/) or "
+                         "separate A/ and B/ folders with matching names.")
+    registry.add(name="photo-pairs", config_cls=PhotoPairsConfig,
+                 build="ganzoo.data.paired:build_photos", kind="paired",
+                 summary="Embedded: crops of scikit-image/scikit-learn photos with their edge "
+                         "maps or grayscale; two whole photos held out for the test split.")
 
 
 @hookimpl
@@ -74,3 +83,9 @@ def register_metrics(registry) -> None:
          "KID in Inception-v3 pool3 features (torch-fidelity; set GANZOO_INCEPTION_WEIGHTS)."),
     ]:
         registry.add(name=name, compute=f"ganzoo.metrics.{compute}", summary=summary)
+    for name, cls, what in [("paired-l1", "PairedL1", "mean absolute error"),
+                            ("psnr", "PSNR", "PSNR in dB"),
+                            ("ssim", "SSIM", "SSIM (Gaussian 11x11, sigma 1.5)")]:
+        registry.add(name=name, compute=f"ganzoo.metrics.paired:{cls}",
+                     summary=f"Image-to-image models: {what} of model.translate(input) against "
+                             "the target, over the held-out split.")

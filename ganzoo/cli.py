@@ -263,22 +263,31 @@ def push(run_dir, repo_id, private, revision, license_, message) -> None:
               help="Seed of generation and of the real subset.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+@click.option("--data", "data_from", metavar="RECIPE|RUN_DIR",
+              type=click.Path(exists=True, path_type=Path),
+              help="Held-out split for metrics that compare with ground truth (paired-l1, psnr, "
+                   "ssim): the test split of this recipe's [data] (default: MODEL's own recipe "
+                   "when MODEL is a run directory).")
 @click.option("--json", "as_json", is_flag=True, help="Scores with their protocol and details.")
-def eval_(model, metric_names, count, seed, revision, device, as_json) -> None:
+def eval_(model, metric_names, count, seed, revision, device, data_from, as_json) -> None:
     """Score MODEL with registered metrics; every score comes with its protocol.
 
     MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
     """
     from . import load
     from .metrics import evaluate
+    from .metrics.base import metric_for
 
     names = [name.strip() for name in metric_names.split(",") if name.strip()]
     if not names:
         raise click.UsageError("--metrics names no metric")
     for name in names:  # a misspelt name fails before the model is loaded
         plugins.registry("metrics").get(name)
+    data = None
+    if any(metric_for(name).needs_data for name in names):
+        data = _held_out(data_from or Path(model))
     scores = evaluate(load(model, revision=revision, device=device), names, n=count, seed=seed,
-                      device=device)
+                      device=device, data=data)
     if as_json:
         click.echo(json.dumps({"model": model, "scores": {k: s.to_dict() for k, s in
                                                           scores.items()}}, indent=2))
@@ -288,6 +297,111 @@ def eval_(model, metric_names, count, seed, revision, device, as_json) -> None:
         p = score.protocol
         click.echo(f"{name:<18} {score.value:>12.6g}  {f'{p.n_real}/{p.n_fake}':<13}  "
                    f"{p.extractor or '-'} {(p.extractor_sha256 or '')[:12]}".rstrip())
+        if "identity" in score.details:
+            click.echo(f"{'  (input as is)':<18} {score.details['identity']:>12.6g}")
+
+
+def _held_out(source: Path):
+    """The test split of the recipe ``source`` (a TOML file or a run directory)."""
+    from .errors import GanzooError
+    from .recipe import Recipe
+    from .training import rundir
+
+    recipe_file = source / rundir.RECIPE_NAME if source.is_dir() else source
+    if not recipe_file.is_file():
+        raise GanzooError(f"these metrics compare with held-out ground truth: give --data "
+                          f"RECIPE (or a run directory) whose [data] has a test split; "
+                          f"{source} is not a run directory")
+    recipe = Recipe.from_toml(recipe_file)
+    entry = plugins.registry("datasets").get(recipe.data.dataset)
+    return load_ref(entry.build)(recipe.data.config, "test")
+
+
+@cli.command()
+@click.argument("model", metavar="MODEL")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...",
+                type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the translated images (created; same relative names, .png).")
+@click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+def translate(model, inputs, output, revision, device) -> None:
+    """Translate images with an image-to-image MODEL (pix2pix ...), one output per input.
+
+    INPUT is an image file or a folder (searched recursively); images may have any size.
+    MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
+    """
+    import torch
+
+    from . import load
+    from .data.folder import EXTENSIONS, find_images
+    from .errors import DataError
+    from .images import save_grid
+
+    jobs: list[tuple[Path, Path]] = []
+    for item in inputs:
+        if item.is_dir():
+            found = find_images(item)
+            if not found:
+                raise DataError(f"no images found in {item} ({', '.join(EXTENSIONS)})")
+            jobs += [(p, p.relative_to(item).with_suffix(".png")) for p in found]
+        else:
+            jobs.append((item, Path(item.name).with_suffix(".png")))
+    names = [target for _, target in jobs]
+    if len(set(names)) != len(names):
+        clash = next(n for n in names if names.count(n) > 1)
+        raise click.UsageError(f"two inputs would both be written to {output / clash}; "
+                               "translate them in separate calls")
+    net = load(model, revision=revision, device=device)
+    if not hasattr(net, "translate"):
+        raise click.UsageError(f"{model} is a {net.architecture} model, which does not "
+                               "translate images")
+    for path, target in jobs:
+        with torch.no_grad():
+            image = net.translate(path)
+        save_grid(image, output / target, nrow=1, padding=0)
+    click.echo(f"translated {len(jobs)} image(s) into {output}")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Bundle folder to write (load it with ganzoo.load).")
+def convert(name, path, output) -> None:
+    """Convert a third-party checkpoint PATH (a PyTorch state dict) into a ganzoo bundle.
+
+    NAME is a registered weights name (its converter is used) or an architecture whose
+    registered weights share one converter (e.g. `ganzoo convert pix2pix latest_net_G.pth`).
+    The file is read with torch.load(weights_only=True): no code in it runs.
+    """
+    from .convert import convert_file
+    from .errors import UnknownNameError
+
+    weights = plugins.registry("weights")
+    if name in weights:
+        converter = weights.get(name).converter
+        if converter is None:
+            raise click.UsageError(f"weights {name!r} are published in ganzoo's format; "
+                                   "there is nothing to convert")
+    elif name in plugins.registry("architectures"):
+        converters = sorted({w.converter for w in weights
+                             if w.architecture == name and w.converter})
+        if len(converters) != 1:
+            what = "no registered weights with a converter" if not converters else \
+                f"weights with {len(converters)} different converters; name the weights instead"
+            raise click.UsageError(f"architecture {name!r} has {what}")
+        converter = converters[0]
+    else:
+        from .errors import closest
+
+        suggestions = closest(name, [*weights.names(), *plugins.registry("architectures").names()])
+        hint = f" Did you mean {suggestions[0]!r}?" if suggestions else ""
+        raise UnknownNameError(f"no weights or architecture named {name!r}.{hint}\n"
+                               "  `ganzoo list weights` shows the registered weights.",
+                               name=name, kind="weights", suggestions=suggestions)
+    model = convert_file(converter, path, output)
+    click.echo(f"converted {path} into {output} ({model.architecture})")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,12 +23,13 @@ def grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> tor
     return make_grid(to_uint8(images.cpu()), nrow=nrow, padding=padding)
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    """Write a PNG grid of ``images`` atomically; returns the path."""
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
+              padding: int = 2) -> Path:
+    """Write a PNG grid of ``images`` atomically (``padding=0`` and one image: the image itself)."""
     from PIL import Image
 
     path = Path(path)
-    tile = grid(images, nrow=nrow)
+    tile = grid(images, nrow=nrow, padding=padding)
     array = tile.permute(1, 2, 0).numpy()
     image = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
     fmt = (path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")

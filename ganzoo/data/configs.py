@@ -54,3 +54,70 @@ class CelebAConfig:
     resolution: int = attrs.field(default=64, validator=_resolution)
     crop: int = attrs.field(default=178, validator=[v.instance_of(int), v.ge(1), v.le(4096)])
     flip: bool = False
+
+
+_PREPROCESS = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+
+
+@attrs.frozen(kw_only=True)
+class PairedFolderConfig:
+    """Paired images (pix2pix's datasets) from a folder, in one of two layouts:
+
+    - ``"aligned"``: ``root/train/*.jpg``, ``root/test/*.jpg`` (or ``root/val/`` when there is no
+      ``test/``), each file the A image and the B image side by side (A left);
+    - ``"separate"``: ``root/A/train/x.jpg`` with its partner ``root/B/train/x.jpg`` (same name);
+    - ``"auto"`` picks ``"separate"`` when ``root/A`` and ``root/B`` exist.
+
+    ``direction = "AtoB"`` translates A into B, ``"BtoA"`` the reverse. ``preprocess`` follows
+    the reference code: ``resize_and_crop`` (resize to ``load_size`` squared, random
+    ``crop_size`` crop), ``crop`` (random crop only), ``scale_width`` (width to ``crop_size``,
+    aspect kept), ``scale_width_and_crop`` (width to ``load_size``, random crop), ``none`` (sizes
+    as they are). The test split is cropped at the centre and never flipped. ``input_nc`` and
+    ``output_nc`` are 1 (grayscale) or 3 (RGB).
+    """
+
+    root: Path = attrs.field(converter=Path)
+    layout: Literal["auto", "aligned", "separate"] = attrs.field(
+        default="auto", validator=v.in_(("auto", "aligned", "separate")))
+    direction: Literal["AtoB", "BtoA"] = attrs.field(default="AtoB",
+                                                     validator=v.in_(("AtoB", "BtoA")))
+    preprocess: Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
+                        "none"] = attrs.field(default="resize_and_crop", validator=v.in_(_PREPROCESS))
+    load_size: int = attrs.field(default=286, validator=_resolution)
+    crop_size: int = attrs.field(default=256, validator=_resolution)
+    flip: bool = True
+    input_nc: Literal[1, 3] = attrs.field(default=3, validator=v.in_((1, 3)))
+    output_nc: Literal[1, 3] = attrs.field(default=3, validator=v.in_((1, 3)))
+
+    @crop_size.validator
+    def _crop_fits(self, _attribute, value: int) -> None:
+        if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and value > self.load_size:
+            raise ValueError(f"crop_size = {value} is larger than load_size = {self.load_size}")
+
+
+@attrs.frozen(kw_only=True)
+class PhotoPairsConfig:
+    """Embedded paired data: the colour photos shipped with scikit-image and scikit-learn, each
+    resized so its shorter side is ``photo_size``, paired with its Canny edge map
+    (``task = "edges2photo"``: black edges on white) or its grayscale (``"gray2color"``).
+
+    Training items are random ``resolution`` crops (randomly flipped with ``flip``) of the
+    training photos, ``items`` of them an epoch; ``hue_jitter`` rotates each training target's
+    hue by up to that fraction of the colour circle, so the few training photos' colours cannot
+    simply be memorised; the test split is the tiles of two whole photos
+    held out from training (``chelsea`` the cat and scikit-learn's ``flower``).
+    """
+
+    task: Literal["edges2photo", "gray2color"] = attrs.field(
+        default="edges2photo", validator=v.in_(("edges2photo", "gray2color")))
+    resolution: int = attrs.field(default=64, validator=[v.instance_of(int), v.ge(8), v.le(256)])
+    photo_size: int = attrs.field(default=192, validator=[v.instance_of(int), v.ge(16), v.le(1024)])
+    edge_sigma: float = attrs.field(default=2.0, validator=[v.gt(0.0), v.le(10.0)])
+    items: int = attrs.field(default=2048, validator=[v.instance_of(int), v.ge(1)])
+    flip: bool = True
+    hue_jitter: float = attrs.field(default=0.0, validator=[v.ge(0.0), v.le(0.5)])
+
+    @photo_size.validator
+    def _fits(self, _attribute, value: int) -> None:
+        if value < self.resolution:
+            raise ValueError(f"photo_size = {value} is smaller than resolution = {self.resolution}")

@@ -16,6 +16,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..errors import DataError
+from .base import Metric
+
 DATA_RANGE = 2.0  # images in [-1, 1]
 
 
@@ -68,3 +71,83 @@ def ssim(pred, target, *, data_range: float = DATA_RANGE, window: int = 11,
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return float(ssim_map.flatten(1).mean(dim=1).mean())
+
+
+# -- metrics on held-out pairs (paired translation: pix2pix ...) ------------------------------
+
+def held_out_pairs(data, n: int, batch_size: int = 16):
+    """Batches ``(source, target)`` of the first ``min(n, len(data))`` items, in order; items of
+    another size than the previous one start a new batch."""
+    count = min(n, len(data))
+    sources: list[torch.Tensor] = []
+    targets: list[torch.Tensor] = []
+    for index in range(count):
+        item = data[index]
+        if sources and (item["source"].shape != sources[0].shape or len(sources) == batch_size):
+            yield torch.stack(sources), torch.stack(targets)
+            sources, targets = [], []
+        sources.append(item["source"])
+        targets.append(item["target"])
+    if sources:
+        yield torch.stack(sources), torch.stack(targets)
+
+
+def _describe_data(data) -> str:
+    cfg = getattr(data, "cfg", None)
+    what = type(data).__name__
+    if cfg is not None:
+        import attrs
+
+        fields = attrs.asdict(cfg) if attrs.has(type(cfg)) else {}
+        what += "(" + ", ".join(f"{k}={v}" for k, v in fields.items()) + ")"
+    return f"{what}, test split, {len(data)} items"
+
+
+class _PairedMetric(Metric):
+    """Compares ``model.translate(source)`` with ``target`` over the held-out split, image by
+    image (the first ``n`` items, in order; no randomness). ``details["identity"]`` is the same
+    measure for the input itself (channels broadcast), the do-nothing baseline."""
+
+    needs_data = True
+    function_name = ""
+
+    def compute(self, model, *, n: int, seed: int, device, data=None):
+        from ganzoo.metrics import paired
+
+        function = getattr(paired, self.function_name)
+        total = baseline = 0.0
+        count = 0
+        comparable = True
+        for source, target in held_out_pairs(data, n):
+            output = model.translate(source.to(device)).to("cpu", torch.float32)
+            k = len(source)
+            total += function(output, target) * k
+            if comparable and source.shape[1] in (1, target.shape[1]):
+                baseline += function(source.expand_as(target), target) * k
+            else:
+                comparable = False
+            count += k
+        if not count:
+            raise DataError(f"metric {self.name!r}: the held-out data is empty")
+        extra = {"data_range": 2.0, "per": "image, then mean over images"}
+        if self.function_name == "ssim":
+            extra.update(window=11, sigma=1.5, k1=0.01, k2=0.03, positions="valid")
+        protocol = self.protocol(n_real=count, n_fake=count, seed=seed,
+                                 real_data=_describe_data(data), extra=extra)
+        details = {"identity": baseline / count} if comparable else {}
+        return self.score(total / count, protocol, details)
+
+
+class PairedL1(_PairedMetric):
+    name = "paired-l1"
+    function_name = "l1"
+
+
+class PSNR(_PairedMetric):
+    name = "psnr"
+    function_name = "psnr"
+
+
+class SSIM(_PairedMetric):
+    name = "ssim"
+    function_name = "ssim"

@@ -1,0 +1,102 @@
+"""Building blocks shared by architectures: normalisation choice, the usual GAN initialisation, and
+the patch-level discriminators of pix2pix (Isola et al. 2017), reused by CycleGAN.
+
+Layouts follow the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix) so that its
+published weights load by position: every discriminator is one ``nn.Sequential`` named ``model``
+(:class:`PatchDiscriminator`) or ``net`` (:class:`PixelDiscriminator`). Outputs are logits.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+Norm = Literal["batch", "instance", "none"]
+NORMS: tuple[str, ...] = ("batch", "instance", "none")
+
+
+def norm_layer(kind: Norm, channels: int) -> nn.Module:
+    """``"batch"``: BatchNorm2d (affine, running stats); ``"instance"``: InstanceNorm2d without
+    affine parameters or running stats (the reference's choice); ``"none"``: identity."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
+
+
+def conv_bias(kind: Norm) -> bool:
+    """Whether a conv followed by ``kind`` needs its own bias: BatchNorm's shift makes it redundant."""
+    return kind != "batch"
+
+
+def init_normal(module: nn.Module, std: float = 0.02) -> None:
+    """The DCGAN/pix2pix init, for ``model.apply``: conv and linear weights from N(0, std), biases
+    0; BatchNorm scales from N(1, std), shifts 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)
+
+
+def patch_receptive_field(n_layers: int) -> int:
+    """Receptive field (pixels) of one output of :class:`PatchDiscriminator` with ``n_layers``:
+    16, 34, 70 (the default), 142, 286 for 1..5."""
+    field = 1
+    for stride in [1, 1] + [2] * n_layers:  # walk back from the logit: 4x4 convs, stride 1, 1, 2...
+        field = field * stride + (4 - stride)
+    return field
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: a fully convolutional net giving one logit per overlapping image patch.
+
+    ``n_layers`` stride-2 convolutions (width ``width``, doubling up to 8x), then a stride-1 conv
+    and a stride-1 logit conv, all 4x4 with LeakyReLU(0.2); no norm on the first layer. With
+    ``n_layers=3`` each logit sees a 70x70 patch. The output is ``[N, 1, h, w]``.
+    """
+
+    def __init__(self, in_channels: int, *, width: int = 64, n_layers: int = 3,
+                 norm: Norm = "batch"):
+        super().__init__()
+        assert n_layers >= 1, f"n_layers must be at least 1, got {n_layers}"
+        bias = conv_bias(norm)
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1),
+                                   nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2**n, 8)
+            stride = 2 if n < n_layers else 1
+            layers += [nn.Conv2d(width * prev, width * mult, 4, stride, 1, bias=bias),
+                       norm_layer(norm, width * mult), nn.LeakyReLU(0.2, True)]
+        layers.append(nn.Conv2d(width * mult, 1, 4, 1, 1))
+        self.model = nn.Sequential(*layers)
+        self.receptive_field = patch_receptive_field(n_layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class PixelDiscriminator(nn.Module):
+    """A 1x1 PatchGAN: one logit per pixel, judging colour statistics only (``[N, 1, H, W]``)."""
+
+    def __init__(self, in_channels: int, *, width: int = 64, norm: Norm = "batch"):
+        super().__init__()
+        bias = conv_bias(norm)
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, width * 2, 1, bias=bias), norm_layer(norm, width * 2),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width * 2, 1, 1, bias=bias),
+        )
+        self.receptive_field = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

@@ -1,0 +1,61 @@
+"""pix2pix's training step (registered as trainer ``pix2pix``).
+
+Batches are ``{"source": [N, input_nc, H, W], "target": [N, output_nc, H, W]}`` in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganzoo.errors import RecipeError
+
+
+def lr_factor(step: int, steps: int, decay_start: float) -> float:
+    """1 for the first ``decay_start`` fraction of ``steps``, then linearly down to 0 at ``steps``.
+
+    A pure function of the step, so a resumed run continues with exactly the same rates.
+    """
+    start = round(decay_start * steps)
+    if step < start:
+        return 1.0
+    return max(0.0, (steps - step) / max(1, steps - start))
+
+
+def _set_lr(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
+    cfg = ctx.cfg
+    adversarial = ctx.loss(cfg.loss)
+    source, target = batch["source"], batch["target"]
+    if source.shape[1] != model.config.input_nc or target.shape[1] != model.config.output_nc:
+        raise RecipeError(
+            f"the data gives {source.shape[1]}-channel inputs and {target.shape[1]}-channel "
+            f"targets but [model] has input_nc = {model.config.input_nc} and output_nc = "
+            f"{model.config.output_nc}; make them agree")
+    factor = lr_factor(ctx.step, cfg.steps, cfg.decay_start)
+    _set_lr(opt.gen, cfg.lr_gen * factor)
+    _set_lr(opt.disc, cfg.lr_disc * factor)
+
+    # (1) Discriminator: real (input, target) pairs up, (input, output) pairs down. Its loss is
+    #     scaled (0.5 in the paper) so that D learns more slowly than G.
+    with ctx.autocast():
+        fake = model.gen(source)
+        loss_d = cfg.disc_loss_scale * adversarial.d(model.judge(source, target),
+                                                     model.judge(source, fake.detach()))
+    if cfg.gp_weight:
+        critic = lambda images: model.judge(source, images)  # noqa: E731
+        loss_d = loss_d + cfg.gp_weight * ctx.loss("gradient-penalty")(critic, target, fake)
+    ctx.update(opt.disc, loss_d)
+
+    # (2) Generator: fool D on the same outputs and stay close to the target in L1, which carries
+    #     the low frequencies while D's patches judge the high ones.
+    with ctx.frozen(model.disc), ctx.autocast():
+        g_gan = adversarial.g(model.judge(source, fake))
+        g_l1 = F.l1_loss(fake.float(), target.float())
+        loss_g = g_gan + cfg.l1_weight * g_l1
+    ctx.update(opt.gen, loss_g)
+    return {"loss_d": loss_d.detach(), "loss_g_gan": g_gan.detach(), "loss_g_l1": g_l1.detach()}
