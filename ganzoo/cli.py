@@ -174,9 +174,17 @@ def _config_defaults(entry) -> dict:
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plugins_(as_json) -> None:
+@click.option("--requirements", is_flag=True,
+              help="Print pip requirement lines (name==version) of the installed third-party "
+                   "plugin packages, to reproduce this setup elsewhere.")
+def plugins_(as_json, requirements) -> None:
     """List loaded plugins with their distribution, version and what they register."""
     infos = plugins.plugins()
+    if requirements:
+        lines = sorted({f"{p.distribution}=={p.version}" for p in infos
+                        if p.distribution and p.distribution != "ganzoo"})
+        click.echo("\n".join(lines) if lines else "# no third-party ganzoo plugins installed")
+        return
     if as_json:
         click.echo(json.dumps([{"name": p.name, "module": p.module, "distribution":
                                 p.distribution, "version": p.version, "builtin": p.builtin,
@@ -402,6 +410,28 @@ def convert(name, path, output) -> None:
                                name=name, kind="weights", suggestions=suggestions)
     model = convert_file(converter, path, output)
     click.echo(f"converted {path} into {output} ({model.architecture})")
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--upgrade", "-U", is_flag=True, help="Upgrade the packages if installed.")
+def install(packages, upgrade) -> None:
+    """Install plugin PACKAGES with pip into the environment ganzoo runs in.
+
+    The same as `python -m pip install PACKAGES` with the Python that runs ganzoo, so the plugin
+    lands where ganzoo finds it. Then `ganzoo plugins` lists it.
+    """
+    import subprocess
+
+    command = [sys.executable, "-m", "pip", "install", *(["--upgrade"] if upgrade else []),
+               *packages]
+    click.echo(f"running: {' '.join(command)}", err=True)
+    code = subprocess.call(command)
+    if code:
+        raise click.ClickException(f"pip failed (exit status {code}); nothing new is installed")
+    plugins.reset()
+    found = [p.describe() for p in plugins.plugins() if not p.builtin]
+    click.echo("plugins now: " + ", ".join(found))
 
 
 def main(argv: list[str] | None = None) -> None:

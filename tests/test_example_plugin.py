@@ -58,6 +58,9 @@ def test_a_third_party_plugin_installs_lists_trains_loads_and_uninstalls(install
                           cwd=tmp_path, capture_output=True, text=True)
     assert load.stdout.strip() == "(2, 1, 32, 32)", load.stderr
 
+    requirements = ganzoo_cli("plugins", "--requirements", env=with_plugin, cwd=tmp_path)
+    assert requirements.stdout.split() == ["ganzoo-wgan-gp==0.1.0"]
+
     # The plugin's own tests pass with ganzoo's testing kit.
     own = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           str(EXAMPLE / "tests")], env=with_plugin, cwd=tmp_path,
@@ -103,3 +106,15 @@ def test_torch_hub_loads_models_through_hubconf():
     same = torch.hub.load(str(ROOT), "load", "dcgan-digits", source="local")
     with torch.no_grad():
         assert torch.equal(model.generate(2, seed=0), same.generate(2, seed=0))
+
+
+def test_install_runs_pip_in_ganzoos_environment(tmp_path):
+    target = tmp_path / "site"
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PIP_TARGET": str(target),
+           "PIP_NO_DEPS": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_INDEX": "1"}
+    proc = ganzoo_cli("install", EXAMPLE, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{sys.executable} -m pip install {EXAMPLE}" in proc.stderr
+    assert (target / "ganzoo_wgan_gp" / "__init__.py").is_file()
+    failed = ganzoo_cli("install", tmp_path / "no-such-package", env=env, cwd=tmp_path)
+    assert failed.returncode == 1 and "pip failed" in failed.stderr
