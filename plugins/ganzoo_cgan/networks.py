@@ -22,23 +22,9 @@ import torch
 from torch import nn
 
 from ganzoo import GANModel
+from ganzoo.blocks import init_normal
 
 from .config import CGANConfig
-
-
-def _init_weights(module: nn.Module) -> None:
-    """DCGAN's init: conv weights from N(0, 0.02); BatchNorm scale from N(1, 0.02).
-
-    Label embeddings keep torch's N(0, 1): they are inputs like z, not layer weights. The
-    projection embedding is set separately, as it is part of the logit layer.
-    """
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 class Generator(nn.Module):
@@ -91,7 +77,7 @@ class Discriminator(nn.Module):
             self.embed = nn.Embedding(cfg.num_classes, cfg.embed_dim)
         else:
             self.embed = nn.Embedding(cfg.num_classes, width)
-            # Part of the logit layer, so initialised like it (_init_weights leaves embeddings).
+            # Part of the logit layer, so initialised like it (init_normal leaves embeddings).
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
         self.logit = nn.Conv2d(width, 1, 4, 1, 0, bias=False)  # psi
         self.classify_head = (nn.Conv2d(width, cfg.num_classes, 4, 1, 0)
@@ -129,7 +115,7 @@ class CGAN(GANModel):
         super().__init__(config)
         self.gen = Generator(config)
         self.disc = Discriminator(config)
-        self.apply(_init_weights)
+        self.apply(init_normal)  # DCGAN's N(0, 0.02); embeddings keep N(0, 1)
 
     @property
     def num_classes(self) -> int:

@@ -8,17 +8,9 @@ import torch
 from torch import nn
 
 from ganzoo import GANModel
+from ganzoo.blocks import init_normal
 
 from .config import DCGANConfig
-
-
-def _init_weights(module: nn.Module) -> None:
-    """The paper's init: conv weights from N(0, 0.02); BatchNorm scale from N(1, 0.02)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 class Generator(nn.Sequential):
@@ -63,7 +55,7 @@ class DCGAN(GANModel):
         super().__init__(config)
         self.gen = Generator(config)
         self.disc = Discriminator(config)
-        self.apply(_init_weights)
+        self.apply(init_normal)  # the paper's N(0, 0.02) init
 
     def sample_latent(self, n: int, *, seed: int | None = None) -> torch.Tensor:
         """``n`` latent vectors z ~ N(0, I), shaped ``[n, z_dim, 1, 1]`` for the generator."""
