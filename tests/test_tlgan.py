@@ -181,3 +181,36 @@ def test_axes_load_from_a_hub_repo(axes, tmp_path, monkeypatch):
         assert torch.equal(remote.vectors, axes.vectors) and remote.names == axes.names
         with pytest.raises(ganzoo.CheckpointError, match="org/nothing: no such Hub repo"):
             Axes.load("org/nothing")
+
+
+def test_push_to_hub_uploads_axes_that_load_back(axes, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from hub_server import publish, start_hub, use_hub
+
+    calls = []
+
+    with start_hub(tmp_path / "mirrors") as server:
+        use_hub(monkeypatch, server.endpoint, tmp_path / "hf-home")
+
+        class RecordingApi:  # olah is a read-only mirror: publish what would be uploaded
+            def __init__(self, token=None):
+                pass
+
+            def create_repo(self, repo_id, **kwargs):
+                calls.append(("create_repo", repo_id, kwargs))
+
+            def upload_folder(self, *, folder_path, repo_id, commit_message):
+                files = {p.name: p.read_bytes() for p in Path(folder_path).iterdir()}
+                calls.append(("upload_folder", repo_id, sorted(files)))
+                publish(tmp_path / "mirrors", repo_id, files, message=commit_message)
+                return type("CommitInfo", (), {"commit_url": f"{repo_id}/commit/1"})()
+
+        monkeypatch.setattr("huggingface_hub.HfApi", RecordingApi)
+        assert axes.push_to_hub("org/pushed-axes", private=True) == "org/pushed-axes/commit/1"
+        assert calls[0] == ("create_repo", "org/pushed-axes", {"private": True,
+                                                               "exist_ok": True})
+        assert calls[1] == ("upload_folder", "org/pushed-axes",
+                            ["axes.safetensors", "config.json"])
+        remote = Axes.load("org/pushed-axes")
+        assert torch.equal(remote.vectors, axes.vectors) and remote.names == axes.names
