@@ -137,3 +137,9 @@ def test_hue_jitter_changes_target_colours_only():
     assert torch.equal(a["source"], b["source"])
     assert not torch.allclose(a["target"], b["target"], atol=1e-3)
     assert b["target"].min() >= -1 and b["target"].max() <= 1
+
+
+def test_a_missing_paired_folder_names_it_and_the_layout(tmp_path):
+    with pytest.raises(DataError, match=f"paired folder {tmp_path / 'nope'} does not exist; "
+                                        "expected train/, val/, test/ .*--set data.root=PATH"):
+        build_folder(PairedFolderConfig(root=tmp_path / "nope"), "train")

@@ -138,7 +138,9 @@ def find_pairs(cfg: PairedFolderConfig, split: str) -> list[tuple[Path, Path | N
     check_split(split)
     root = cfg.root.expanduser()
     if not root.is_dir():
-        raise DataError(f"paired folder {root} does not exist")
+        raise DataError(f"paired folder {root} does not exist; expected train/, val/, test/ "
+                        "folders of side-by-side A|B images, or A/ and B/ folders of images with "
+                        "matching names (set [data] root, e.g. --set data.root=PATH)")
     layout = cfg.layout
     if layout == "auto":
         layout = "separate" if (root / "A").is_dir() and (root / "B").is_dir() else "aligned"
