@@ -235,3 +235,52 @@ def test_unknown_metric_names_fail_with_the_recipe(tiny_recipe):
     with pytest.raises(ganzoo.RecipeError, match=r"\[train\] eval_metrics: 'fd-digit': no metric "
                                                  r"named 'fd-digit'. Did you mean 'fd-digits'"):
         Recipe.from_toml(tiny_recipe, ["train.eval_metrics=['fd-digit']"])
+
+
+STATE_PLUGIN = textwrap.dedent("""
+    import torch
+    import ganzoo
+    from ganzoo_dcgan.train import train_step
+
+    def step(batch, model, opt, ctx):
+        # A trainer's own state between steps (like CycleGAN's image pool): a running count
+        # and the sum of a random draw, so a lost or replayed state would show.
+        state = ctx.state.setdefault("seen", torch.zeros(2))
+        state += torch.tensor([1.0, torch.rand(()).item()])
+        return train_step(batch, model, opt, ctx)
+
+    @ganzoo.hookimpl
+    def register_trainers(registry):
+        registry.add(name="stateful-gan", step="state_plugin:step",
+                     config_cls=ganzoo.AdversarialTrainConfig)
+""")
+
+
+def test_trainer_state_is_checkpointed_and_restored_on_resume(tiny_recipe, tmp_path, monkeypatch,
+                                                               ganzoo_plugins):
+    from safetensors.torch import load_file
+
+    from ganzoo.training.loop import _Session
+
+    (tmp_path / "state_plugin.py").write_text(STATE_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import state_plugin
+
+    ganzoo_plugins.register_plugin(state_plugin, "state_plugin")
+    recipe = Recipe.from_toml(tiny_recipe, ["trainer=stateful-gan", "train.steps=8",
+                                            "train.checkpoint_every=4"])
+    train(recipe, tmp_path / "full", progress=False)
+    full = load_file(tmp_path / "full" / CHECKPOINT_NAME)["state.seen"]
+    assert full[0] == 8
+
+    # Stop at step 4 (the checkpoint), then resume in a fresh session: the state continues.
+    half = Recipe.from_toml(tiny_recipe, ["trainer=stateful-gan", "train.steps=4"])
+    train(half, tmp_path / "half", progress=False)
+    assert load_file(tmp_path / "half" / CHECKPOINT_NAME)["state.seen"][0] == 4
+    session = _Session(recipe, tmp_path / "half")
+    session.resume()
+    assert session.ctx.state["seen"][0] == 4
+    session.run(progress=False)
+    assert torch.equal(load_file(tmp_path / "half" / CHECKPOINT_NAME)["state.seen"], full)
+    # The state is training-only: the published weights do not carry it.
+    assert not any(k.startswith("state") for k in final_tensors(tmp_path / "half"))

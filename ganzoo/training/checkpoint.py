@@ -49,10 +49,11 @@ def _unflatten_optimizer(name: str, tensors: dict, meta: dict) -> dict:
 
 
 def save_checkpoint(run_dir: Path, *, step: int, model, optimizers: dict, ema, scalers: dict,
-                    extra: dict | None = None) -> Path:
+                    extra: dict | None = None, state: dict[str, torch.Tensor] | None = None) -> Path:
     tensors = {f"model.{k}": v for k, v in state_tensors(model).items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v for k, v in state_tensors(ema).items()})
+    tensors.update({f"state.{k}": v.detach().contiguous() for k, v in (state or {}).items()})
     meta: dict[str, Any] = {"step": step, "optimizers": {}, "extra": extra or {},
                             "scalers": {k: s.state_dict() for k, s in scalers.items()}}
     for name, opt in optimizers.items():
@@ -80,7 +81,7 @@ def checkpoint_step(run_dir: Path) -> int:
 
 
 def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx) -> dict:
-    """Restore model, EMA, optimizers, loss scalers and RNG; return the metadata (``step``...)."""
+    """Restore model, EMA, optimizers, loss scalers, the trainer's ``ctx.state`` and RNG; return the metadata (``step``...)."""
     path = run_dir / CHECKPOINT_NAME
     step = checkpoint_step(run_dir)  # validates the header first
     tensors = read_tensors(path)
@@ -103,6 +104,8 @@ def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx) -> dict
         opt.load_state_dict(_unflatten_optimizer(name, tensors, meta))
     for key, state in meta.get("scalers", {}).items():
         ctx.scalers.setdefault(key, torch.amp.GradScaler(ctx.device.type)).load_state_dict(state)
+    ctx.state.clear()
+    ctx.state.update({k: v.to(ctx.device) for k, v in part("state.").items()})
     torch.set_rng_state(tensors["rng.cpu"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():

@@ -69,6 +69,10 @@ class StepContext:
         self.freeze = True
         #: The fused Adam kernel where the device has one (off: the per-tensor reference loop).
         self.fused_adam = True
+        #: Tensors a trainer keeps between steps (CycleGAN's image pool ...): saved in every
+        #: checkpoint and restored on resume, so a resumed run continues exactly. Never part of
+        #: the published weights.
+        self.state: dict[str, torch.Tensor] = {}
 
     # -- losses -----------------------------------------------------------------------------
     def loss(self, name: str):

@@ -201,7 +201,8 @@ class _Session:
 
     def checkpoint(self) -> None:
         save_checkpoint(self.run_dir, step=self.step, model=self.model,
-                        optimizers=self.optimizers, ema=self.ema, scalers=self.ctx.scalers)
+                        optimizers=self.optimizers, ema=self.ema, scalers=self.ctx.scalers,
+                        state=self.ctx.state)
         self.good_step = self.step
 
     # -- the loop ---------------------------------------------------------------------------
