@@ -6,6 +6,7 @@ only here. Plugin commands are attached lazily so ``ganzoo --help`` never import
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -203,43 +204,108 @@ MODEL_HELP = "A run directory, a bundle folder, a registered weights name or a H
 @cli.command()
 @click.argument("model", metavar="MODEL")
 @click.option("-n", "count", default=64, show_default=True, type=click.IntRange(1, 4096),
-              help="Number of images.")
+              help="Number of images (with --text: the captions are repeated to fill it).")
 @click.option("-o", "--output", default="samples.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--labels", metavar="L1,L2,...",
               help="Class labels for a conditional model, one image each (then -n is ignored).")
+@click.option("--text", "texts", multiple=True, metavar="CAPTION",
+              help="A caption for a text-to-image model (repeatable); each is drawn -n/len times.")
+@click.option("--embeddings", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Text embeddings [N, D] (.npy or .safetensors with one tensor) for a "
+                   "text-to-image model; one image each (then -n is ignored).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def sample(model, count, output, seed, labels, revision, device) -> None:
-    """Draw a grid of samples from MODEL.
+def generate(model, count, output, seed, labels, texts, embeddings, revision, device) -> None:
+    """Draw a grid of images from MODEL (`ganzoo sample` is the same command).
 
-    MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
+    Unconditional models draw -n images; conditional ones take --labels; text-to-image ones
+    take --text (or --embeddings). MODEL is a run directory, a bundle folder, a registered
+    weights name or a Hub repo id.
     """
     import torch
 
     from . import load
     from .images import save_grid
 
+    given = [name for name, value in (("--labels", labels), ("--text", texts),
+                                      ("--embeddings", embeddings)) if value]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} cannot be combined; give one")
     net = load(model, revision=revision, device=device)
-    kwargs = {}
+    task = plugins.registry("architectures").get(net.architecture).task
+    kwargs: dict = {}
+    nrow = None
     if labels is not None:
         try:
             kwargs["labels"] = [int(x) for x in labels.split(",") if x.strip()]
         except ValueError:
             raise click.BadParameter(f"{labels!r}: expected integers like 0,1,2",
                                      param_hint="--labels") from None
-        if plugins.registry("architectures").get(net.architecture).task != "conditional":
-            raise click.UsageError(f"{model} is an unconditional {net.architecture} model; "
-                                   "--labels needs a conditional one")
+        if task != "conditional":
+            raise click.UsageError(f"{model} is {_article(task)} {task} {net.architecture} "
+                                   "model; --labels needs a conditional one")
         count = len(kwargs["labels"])
+        nrow = 10 if count % 10 == 0 else None
+    elif texts or embeddings:
+        if task != "text-to-image":
+            raise click.UsageError(f"{model} is {_article(task)} {task} {net.architecture} "
+                                   f"model; {given[0]} needs a text-to-image one")
+        if texts:
+            per_caption = max(1, count // len(texts))
+            kwargs["text"] = [t for t in texts for _ in range(per_caption)]
+            nrow = per_caption if len(texts) > 1 else None
+        else:
+            kwargs["embeddings"] = _read_embeddings(embeddings)
+        count = len(kwargs.get("text", kwargs.get("embeddings", ())))
     with torch.no_grad():
         try:
             images = net.generate(count, seed=seed, **kwargs)
         except ValueError as exc:  # e.g. a label outside the model's classes
-            raise click.BadParameter(str(exc), param_hint="--labels") from None
-    nrow = 10 if labels is not None and count % 10 == 0 else None
+            raise click.BadParameter(str(exc), param_hint=given[0] if given else "MODEL") from None
     click.echo(f"wrote {save_grid(images, output, nrow=nrow)}")
+
+
+cli.add_command(generate, "sample")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _read_embeddings(path: Path):
+    """A float tensor [N, D] from a .npy file or a .safetensors file holding one tensor."""
+    import torch
+
+    from .errors import DataError
+
+    if path.suffix == ".npy":
+        import numpy as np
+
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise DataError(f"{path}: not a plain numpy array ({exc})") from None
+        tensor = torch.from_numpy(np.asarray(array, dtype=np.float32))
+    elif path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            tensors = load_file(path)
+        except Exception as exc:  # noqa: BLE001 - any failure means a damaged file
+            raise DataError(f"{path}: not a readable safetensors file ({exc})") from None
+        if len(tensors) != 1:
+            raise DataError(f"{path}: holds {len(tensors)} tensors ({', '.join(sorted(tensors))}); "
+                            "expected exactly one [N, D] tensor")
+        tensor = next(iter(tensors.values())).float()
+    else:
+        raise click.BadParameter(f"{path}: expected a .npy or .safetensors file",
+                                 param_hint="--embeddings")
+    if tensor.dim() != 2 or not len(tensor):
+        raise DataError(f"{path}: embeddings must have shape [N, D] with N >= 1, got "
+                        f"{list(tensor.shape)}")
+    return tensor
 
 
 @cli.command()
@@ -331,9 +397,11 @@ def _held_out(source: Path):
                 type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the translated images (created; same relative names, .png).")
+@click.option("--direction", type=click.Choice(["ab", "ba"]),
+              help="For two-way models (CycleGAN): A->B (ab) or B->A (ba); default ab.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def translate(model, inputs, output, revision, device) -> None:
+def translate(model, inputs, output, direction, revision, device) -> None:
     """Translate images with an image-to-image MODEL (pix2pix ...), one output per input.
 
     INPUT is an image file or a folder (searched recursively); images may have any size.
@@ -364,9 +432,15 @@ def translate(model, inputs, output, revision, device) -> None:
     if not hasattr(net, "translate"):
         raise click.UsageError(f"{model} is a {net.architecture} model, which does not "
                                "translate images")
+    kwargs = {}
+    if direction is not None:
+        if "direction" not in inspect.signature(net.translate).parameters:
+            raise click.UsageError(f"{model} is a one-way {net.architecture} model; --direction "
+                                   "is for two-way models such as CycleGAN")
+        kwargs["direction"] = direction
     for path, target in jobs:
         with torch.no_grad():
-            image = net.translate(path)
+            image = net.translate(path, **kwargs)
         save_grid(image, output / target, nrow=1, padding=0)
     click.echo(f"translated {len(jobs)} image(s) into {output}")
 

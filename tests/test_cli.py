@@ -69,3 +69,53 @@ def test_sample_draws_a_grid_from_a_run(cli, tiny_recipe, tmp_path):
     assert out.read_bytes() == again.read_bytes()
     result = cli("sample", tmp_path / "nope", "-o", out)
     assert result.exit_code == 1 and "no such run directory or bundle folder" in result.output
+
+
+def test_generate_is_sample_and_refuses_options_the_model_cannot_use(cli, tmp_path):
+    out = tmp_path / "g.png"
+    assert cli("generate", "dcgan-digits", "-n", "4", "-o", out).exit_code == 0
+    assert Image.open(out).size == (2 * 34 + 2, 2 * 34 + 2)  # 2x2 grid of 32px digits
+    text = cli("generate", "dcgan-digits", "--text", "a thick seven", "-o", out)
+    assert text.exit_code == 2
+    assert "is an unconditional dcgan model; --text needs a text-to-image one" in text.output
+    both = cli("generate", "dcgan-digits", "--text", "a seven", "--labels", "7", "-o", out)
+    assert both.exit_code == 2 and "--labels and --text cannot be combined" in both.output
+
+
+@pytest.mark.parametrize("name,write,expect", [
+    ("e.npy", lambda p: __import__("numpy").save(p, __import__("numpy").zeros(4)),
+     "embeddings must have shape [N, D] with N >= 1, got [4]"),
+    ("e.npy", lambda p: __import__("numpy").save(p, __import__("numpy").array([{"a": 1}])),
+     "not a plain numpy array"),
+    ("e.safetensors", lambda p: p.write_bytes(b"\x10\x00garbage"),
+     "not a readable safetensors file"),
+    ("e.txt", lambda p: p.write_text("1 2 3"), "expected a .npy or .safetensors file"),
+])
+def test_embeddings_files_are_checked(tmp_path, name, write, expect):
+    import click
+
+    from ganzoo import DataError
+    from ganzoo.cli import _read_embeddings
+
+    path = tmp_path / name
+    write(path)
+    with pytest.raises((DataError, click.BadParameter)) as info:
+        _read_embeddings(path)
+    message = info.value.format_message() if isinstance(info.value, click.ClickException) \
+        else str(info.value)
+    assert expect in message
+
+
+def test_embeddings_read_from_npy_and_safetensors(tmp_path):
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    from ganzoo.cli import _read_embeddings
+
+    values = np.arange(6, dtype=np.float64).reshape(2, 3)
+    np.save(tmp_path / "e.npy", values)
+    save_file({"emb": torch.tensor(values)}, str(tmp_path / "e.safetensors"))
+    for name in ("e.npy", "e.safetensors"):
+        tensor = _read_embeddings(tmp_path / name)
+        assert tensor.dtype == torch.float32 and tensor.tolist() == values.tolist()

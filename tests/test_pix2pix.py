@@ -244,6 +244,16 @@ def test_translate_refuses_models_that_do_not_translate(cli, tmp_path):
     assert result.exit_code != 0 and "does not translate images" in result.output
 
 
+def test_direction_is_refused_for_a_one_way_model(cli, tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
+    model = ganzoo.create("pix2pix", resolution=16, depth=4, gen_width=4, disc_width=4)
+    model.save_pretrained(tmp_path / "bundle")
+    result = cli("translate", tmp_path / "bundle", tmp_path / "x.png", "-o", tmp_path / "out",
+                 "--direction", "ba")
+    assert result.exit_code == 2 and "one-way pix2pix model; --direction" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("recipe", ["pix2pix_facades.toml", "pix2pix_edges2shoes.toml"])
 def test_paper_recipes_train_on_a_folder_in_the_aligned_format(tmp_path, recipe):
     root = make_aligned(tmp_path / "data", splits=("train", "val"), n=2, size=(40, 40))
