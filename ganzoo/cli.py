@@ -327,6 +327,21 @@ def push(run_dir, repo_id, private, revision, license_, message) -> None:
     click.echo(f"pushed {run_dir} to {repo_id}: {url}")
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write (default RUN_DIR/report.html).")
+def report(run_dir, output) -> None:
+    """Write a self-contained HTML page about a run: loss curves, sample grids over time, the
+    evaluation scores with their protocol, the resolved recipe and the environment.
+
+    Works on a finished run and on one still training (it reads what is there so far).
+    """
+    from .report import write_report
+
+    click.echo(f"wrote {write_report(run_dir, output)}")
+
+
 @cli.command("eval")
 @click.argument("model", metavar="MODEL")
 @click.option("--metrics", "metric_names", default="fd-digits,kid-digits", show_default=True,
@@ -506,6 +521,75 @@ def install(packages, upgrade) -> None:
     plugins.reset()
     found = [p.describe() for p in plugins.plugins() if not p.builtin]
     click.echo("plugins now: " + ", ".join(found))
+
+
+@cli.command("export")
+@click.argument("model", metavar="MODEL")
+@click.option("--onnx", "onnx_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="ONNX file to write (its folder must exist); written only if it matches "
+                   "PyTorch.")
+@click.option("--direction", type=click.Choice(["ab", "ba"]),
+              help="For two-way models (CycleGAN): export A->B (ab) or B->A (ba); default ab.")
+@click.option("--opset", type=int, help="ONNX opset (default: the exporter's; 18 and up are "
+                                       "written directly, lower ones converted).")
+@click.option("--batch", default="dynamic", show_default=True, metavar="dynamic|N",
+              help="The batch axis: dynamic, or a fixed batch size N.")
+@click.option("--tolerance", default=1e-4, show_default=True, type=click.FloatRange(min=0),
+              help="Largest absolute difference from PyTorch's outputs accepted.")
+@click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
+def export_(model, onnx_path, direction, opset, batch, tolerance, revision) -> None:
+    """Export MODEL's generator to ONNX, checked against PyTorch with onnxruntime.
+
+    The file is written only when onnxruntime's outputs on seeded inputs match PyTorch's within
+    --tolerance. MODEL is a run directory, a bundle folder, a registered weights name or a Hub
+    repo id.
+    """
+    from . import load
+    from .export import check_destination, export_onnx
+
+    if batch == "dynamic":
+        fixed = None
+    elif batch.isdigit() and int(batch) >= 1:
+        fixed = int(batch)
+    else:
+        raise click.BadParameter(f"{batch!r}: expected 'dynamic' or a batch size like 8",
+                                 param_hint="--batch")
+    check_destination(onnx_path)  # before loading: a wrong path fails at once
+    result = export_onnx(load(model, revision=revision), onnx_path, direction=direction,
+                         opset=opset, batch=fixed, tolerance=tolerance, name=model)
+    inputs = ", ".join(f"{name} {shape}" for name, shape in result.inputs.items())
+    click.echo(f"wrote {result.path} (opset {result.opset}; inputs: {inputs})\n"
+               f"onnxruntime vs PyTorch on {result.checks} seeded batches: max abs difference "
+               f"{result.max_abs_diff:.3g} (tolerance {result.tolerance:g})")
+
+
+@cli.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--axes", metavar="AXES",
+              help="TL-GAN feature axes (a folder or Hub repo id, from `ganzoo edit fit`): one "
+                   "slider per axis.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this computer only.")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Port (default: the first free one from 7860).")
+@click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+def serve(model, axes, host, port, revision, device) -> None:
+    """Serve a demo page for MODEL (Gradio): sample, pick a class, move along feature axes, or
+    translate an uploaded image. Runs until Ctrl-C.
+
+    MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
+    """
+    from . import load
+    from .serve import build_app, launch, load_axes
+
+    loaded_axes = load_axes(axes) if axes is not None else None
+    app = build_app(load(model, revision=revision, device=device), loaded_axes, name=model)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"ganzoo: serving on {host}: other computers on the network can reach this "
+                   "page", err=True)
+    launch(app, host=host, port=port, block=True, announce=click.echo)
 
 
 def main(argv: list[str] | None = None) -> None:
