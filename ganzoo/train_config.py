@@ -57,6 +57,9 @@ class TrainConfig:
     eval_every: int = attrs.field(default=0, validator=v.ge(0))  # 0: only at the end
     eval_metrics: tuple[str, ...] = registry_name("metrics", default=())
     eval_samples: int = attrs.field(default=1000, validator=[v.ge(2), v.le(100_000)])
+    #: Also log losses, scores and sample grids for TensorBoard (``RUN/tensorboard/``; needs
+    #: ``pip install 'ganzoo[tensorboard]'``). ``metrics.jsonl`` is written either way.
+    tensorboard: bool = False
 
 
 @attrs.frozen(kw_only=True)

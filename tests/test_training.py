@@ -284,3 +284,58 @@ def test_trainer_state_is_checkpointed_and_restored_on_resume(tiny_recipe, tmp_p
     assert torch.equal(load_file(tmp_path / "half" / CHECKPOINT_NAME)["state.seen"], full)
     # The state is training-only: the published weights do not carry it.
     assert not any(k.startswith("state") for k in final_tensors(tmp_path / "half"))
+
+
+def test_tensorboard_logs_losses_scores_and_samples_without_duplicates_on_resume(tiny_recipe,
+                                                                                   tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    recipe = Recipe.from_toml(tiny_recipe, ["train.tensorboard=true", "train.steps=8",
+                                            "train.checkpoint_every=4", "train.sample_every=4",
+                                            "train.eval_metrics=['fd-digits']",
+                                            "train.eval_samples=16"])
+    run_dir = tmp_path / "run"
+    train(Recipe.from_toml(tiny_recipe, ["train.tensorboard=true", "train.steps=4",
+                                         "train.checkpoint_every=4", "train.sample_every=4"]),
+          run_dir, progress=False)
+    # Pretend the first run went on to step 6 after its last checkpoint, then died: resuming
+    # must purge those events, as it truncates metrics.jsonl.
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(run_dir / "tensorboard")) as stray:
+        stray.add_scalar("loss/loss_d", 99.0, 6)
+    (run_dir / "recipe.toml").write_text(recipe.to_toml())  # then continue to step 8
+    resume(run_dir, progress=False)
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"loss/loss_d", "loss/loss_g", "speed/images_per_s", "eval/fd-digits"} <= set(
+        tags["scalars"])
+    loss_d = [(e.step, e.value) for e in events.Scalars("loss/loss_d")]
+    assert [s for s, _ in loss_d] == [2, 4, 6, 8] and 99.0 not in [v for _, v in loss_d]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    logged = {r["step"]: r for r in records if "eval" not in r}
+    assert all(abs(v - logged[s]["loss_d"]) < 1e-5 for s, v in loss_d)
+    # The first run ended at step 4 (its step-4 and final grids), the resumed one at step 8.
+    assert [e.step for e in events.Images("samples")] == [4, 4, 8, 8]
+
+
+def test_tensorboard_missing_is_a_recipe_error_before_anything_is_written(tiny_recipe, tmp_path,
+                                                                          monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name == "tensorboard" or name.startswith("tensorboard."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    recipe = Recipe.from_toml(tiny_recipe, ["train.tensorboard=true"])
+    with pytest.raises(ganzoo.RecipeError, match=r"needs the tensorboard package: pip install "
+                                                 r"'ganzoo\[tensorboard\]'"):
+        train(recipe, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

@@ -28,7 +28,7 @@ from ..images import save_grid
 from ..recipe import Recipe
 from ..registry import load_ref
 from ..bundle import build_model, state_tensors
-from . import rundir
+from . import rundir, tensorboard
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .context import StepContext, pick_device
 from .data_order import step_loader
@@ -126,6 +126,9 @@ class _Session:
         self.ema = self._make_ema()
         self.step = 0
         self.good_step = 0  # the step of the last checkpoint whose losses were finite
+        self.tb = None
+        if self.cfg.tensorboard:
+            tensorboard.check_available()
 
     def _make_ema(self):
         if not self.cfg.ema:
@@ -173,7 +176,10 @@ class _Session:
             images = model.preview(self.cfg.sample_count, seed=self.recipe.seed,
                                    batch=self.preview_batch())
         model.train(was_training)
-        return save_grid(images, self.run_dir / "samples" / f"{name}.png")
+        path = save_grid(images, self.run_dir / "samples" / f"{name}.png")
+        if self.tb is not None:
+            self.tb.image("samples", path, self.step)
+        return path
 
     def evaluate(self) -> dict[str, float]:
         """Score the inference model (EMA generator, eval mode) and log the scores."""
@@ -189,6 +195,8 @@ class _Session:
                   "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}
         with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
+        if self.tb is not None:
+            self.tb.scalars(self.step, values, "eval")
         return values
 
     def inference_model(self):
@@ -213,6 +221,15 @@ class _Session:
         rundir.truncate_metrics(self.run_dir, self.step)
 
     def run(self, progress: bool = True) -> RunResult:
+        if self.cfg.tensorboard:
+            self.tb = tensorboard.TensorBoardLog(self.run_dir, start_step=self.step)
+        try:
+            return self._run(progress)
+        finally:
+            if self.tb is not None:
+                self.tb.close()
+
+    def _run(self, progress: bool) -> RunResult:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
@@ -246,6 +263,9 @@ class _Session:
                       "images_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
             with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
+            if self.tb is not None:
+                self.tb.scalars(self.step, last, "loss")
+                self.tb.scalars(self.step, {"images_per_s": record["images_per_s"]}, "speed")
             bar.set_postfix({n: f"{v:.3f}" for n, v in last.items()}, refresh=False)
             sums, window_steps, window_start = {}, 0, time.perf_counter()
 
