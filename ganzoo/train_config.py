@@ -60,6 +60,8 @@ class TrainConfig:
     #: Also log losses, scores and sample grids for TensorBoard (``RUN/tensorboard/``; needs
     #: ``pip install 'ganzoo[tensorboard]'``). ``metrics.jsonl`` is written either way.
     tensorboard: bool = False
+    #: Under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm).
+    sync_batchnorm: bool = False
 
 
 @attrs.frozen(kw_only=True)

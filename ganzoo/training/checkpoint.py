@@ -49,7 +49,10 @@ def _unflatten_optimizer(name: str, tensors: dict, meta: dict) -> dict:
 
 
 def save_checkpoint(run_dir: Path, *, step: int, model, optimizers: dict, ema, scalers: dict,
-                    extra: dict | None = None, state: dict[str, torch.Tensor] | None = None) -> Path:
+                    extra: dict | None = None, state: dict[str, torch.Tensor] | None = None,
+                    rank_rng: list[torch.Tensor] = ()) -> Path:
+    """Write the checkpoint atomically. ``rank_rng``: the CPU RNG states of ranks 1, 2, ... of a
+    torchrun run (rank 0's is this process's own)."""
     tensors = {f"model.{k}": v for k, v in state_tensors(model).items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v for k, v in state_tensors(ema).items()})
@@ -59,6 +62,8 @@ def save_checkpoint(run_dir: Path, *, step: int, model, optimizers: dict, ema, s
     for name, opt in optimizers.items():
         _flatten_optimizer(name, opt, tensors, meta)
     tensors["rng.cpu"] = torch.get_rng_state()
+    for rank, rng in enumerate(rank_rng, start=1):
+        tensors[f"rng.cpu.rank{rank}"] = rng
     if torch.cuda.is_available():
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = state
@@ -80,7 +85,8 @@ def checkpoint_step(run_dir: Path) -> int:
         raise CheckpointError(f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
 
 
-def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx) -> dict:
+def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx, rank: int = 0,
+                    fallback_seed: int | None = None) -> dict:
     """Restore model, EMA, optimizers, loss scalers, the trainer's ``ctx.state`` and RNG; return the metadata (``step``...)."""
     path = run_dir / CHECKPOINT_NAME
     step = checkpoint_step(run_dir)  # validates the header first
@@ -106,7 +112,12 @@ def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx) -> dict
         ctx.scalers.setdefault(key, torch.amp.GradScaler(ctx.device.type)).load_state_dict(state)
     ctx.state.clear()
     ctx.state.update({k: v.to(ctx.device) for k, v in part("state.").items()})
-    torch.set_rng_state(tensors["rng.cpu"])
+    if rank == 0:
+        torch.set_rng_state(tensors["rng.cpu"])
+    elif f"rng.cpu.rank{rank}" in tensors:
+        torch.set_rng_state(tensors[f"rng.cpu.rank{rank}"])
+    else:  # a checkpoint from a run with fewer processes: this rank starts a fresh stream
+        torch.manual_seed(fallback_seed if fallback_seed is not None else rank)
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])

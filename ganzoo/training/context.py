@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .. import plugins
+from . import distributed
 from ..registry import load_ref
 
 
@@ -73,6 +74,8 @@ class StepContext:
         #: checkpoint and restored on resume, so a resumed run continues exactly. Never part of
         #: the published weights.
         self.state: dict[str, torch.Tensor] = {}
+        #: The training processes (torchrun); gradients are averaged over them at each update.
+        self.world = distributed.SINGLE
 
     # -- losses -----------------------------------------------------------------------------
     def loss(self, name: str):
@@ -110,16 +113,22 @@ class StepContext:
         return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), foreach=False)
 
     def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, *, key: str = "") -> None:
-        """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling)."""
+        """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling).
+
+        Under torchrun the gradients are averaged over the ranks between backward and step.
+        """
         opt.zero_grad(set_to_none=True)
+        params = [p for group in opt.param_groups for p in group["params"]]
         if self.amp_dtype is torch.float16:
             scaler = self.scalers.setdefault(key or str(id(opt)),
                                              torch.amp.GradScaler(self.device.type))
             scaler.scale(loss).backward()
+            distributed.average_gradients(params, self.world)
             scaler.step(opt)
             scaler.update()
         else:
             loss.backward()
+            distributed.average_gradients(params, self.world)
             opt.step()
 
     @contextlib.contextmanager

@@ -40,12 +40,18 @@ class SeededItems(Dataset):
 
 
 class StepBatches(Sampler[list[tuple[int, int]]]):
-    """Yields the index lists of steps ``start, start+1, ..., stop-1`` (incomplete batches dropped)."""
+    """Yields the index lists of steps ``start, start+1, ..., stop-1`` (incomplete batches dropped).
 
-    def __init__(self, size: int, batch_size: int, seed: int, start: int, stop: int):
+    With ``ranks > 1`` (distributed training) each step's global batch of ``batch_size`` items is
+    the same as for one process, and rank ``r`` gets its ``r``-th contiguous slice.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, start: int, stop: int,
+                 rank: int = 0, ranks: int = 1):
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.start, self.stop = start, stop
         self.per_epoch = size // batch_size
+        self.rank, self.local = rank, batch_size // ranks
 
     def permutation(self, epoch: int) -> torch.Tensor:
         return torch.randperm(self.size, generator=torch.Generator().manual_seed(_mix(self.seed, epoch)))
@@ -56,7 +62,8 @@ class StepBatches(Sampler[list[tuple[int, int]]]):
             epoch, i = divmod(step, self.per_epoch)
             if epoch != perm_epoch:
                 perm, perm_epoch = self.permutation(epoch), epoch
-            chunk = perm[i * self.batch_size:(i + 1) * self.batch_size].tolist()
+            chunk = perm[i * self.batch_size:(i + 1) * self.batch_size]
+            chunk = chunk[self.rank * self.local:(self.rank + 1) * self.local].tolist()
             yield [(epoch, index) for index in chunk]
 
     def __len__(self) -> int:
@@ -64,8 +71,8 @@ class StepBatches(Sampler[list[tuple[int, int]]]):
 
 
 def step_loader(dataset: Dataset, *, batch_size: int, seed: int, start: int, stop: int,
-                num_workers: int, pin_memory: bool) -> DataLoader:
-    sampler = StepBatches(len(dataset), batch_size, seed, start, stop)
+                num_workers: int, pin_memory: bool, rank: int = 0, ranks: int = 1) -> DataLoader:
+    sampler = StepBatches(len(dataset), batch_size, seed, start, stop, rank, ranks)
     return DataLoader(
         SeededItems(dataset, seed), batch_sampler=sampler, num_workers=num_workers,
         pin_memory=pin_memory, persistent_workers=False,

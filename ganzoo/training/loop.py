@@ -23,12 +23,12 @@ import attrs
 import torch
 
 from .. import plugins
-from ..errors import DataError, RecipeError, TrainingDiverged
+from ..errors import DataError, GanzooError, RecipeError, RunDirError, TrainingDiverged
 from ..images import save_grid
 from ..recipe import Recipe
 from ..registry import load_ref
 from ..bundle import build_model, state_tensors
-from . import rundir, tensorboard
+from . import distributed, rundir, tensorboard
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .context import StepContext, pick_device
 from .data_order import step_loader
@@ -105,8 +105,17 @@ class _Session:
         self.run_dir = run_dir
         self.cfg = recipe.train
         torch.manual_seed(recipe.seed)
-        self.device = pick_device(self.cfg.device)
+        self.world = distributed.from_env()
+        self.device = distributed.rank_device(pick_device(self.cfg.device), self.world)
+        if self.cfg.batch_size % self.world.size:
+            raise RecipeError(f"[train] batch_size = {self.cfg.batch_size} must be divisible by the "
+                              f"{self.world.size} training processes (it is the global batch)")
+        if self.cfg.sync_batchnorm and self.device.type != "cuda":
+            raise RecipeError("[train] sync_batchnorm = true needs CUDA: PyTorch's SyncBatchNorm "
+                              "runs on GPUs only")
+        self.world = distributed.setup(self.device)
         self.ctx = StepContext(self.cfg, self.device)
+        self.ctx.world = self.world
 
         dataset_entry = plugins.registry("datasets").get(recipe.data.dataset)
         self.dataset_entry = dataset_entry
@@ -119,6 +128,12 @@ class _Session:
         self.model = build_model(recipe.architecture, recipe.model).to(self.device)
         if self.cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if self.cfg.sync_batchnorm and self.world.enabled:
+            for name in self.model.components:  # same parameter and buffer names as BatchNorm
+                setattr(self.model, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(
+                    getattr(self.model, name)))
+        if self.world.rank:  # the same initial weights everywhere, then each rank its own noise
+            torch.manual_seed(distributed_seed(recipe.seed, self.world.rank))
         trainer = plugins.registry("trainers").get(recipe.trainer)
         self.step_fn = load_ref(trainer.step)
         self.optimizers: dict[str, torch.optim.Optimizer] = load_ref(trainer.optimizers)(
@@ -208,20 +223,24 @@ class _Session:
         return model
 
     def checkpoint(self) -> None:
-        save_checkpoint(self.run_dir, step=self.step, model=self.model,
-                        optimizers=self.optimizers, ema=self.ema, scalers=self.ctx.scalers,
-                        state=self.ctx.state)
+        rng = distributed.gather_rng(self.world)  # every rank takes part
+        if self.world.is_main:
+            save_checkpoint(self.run_dir, step=self.step, model=self.model,
+                            optimizers=self.optimizers, ema=self.ema, scalers=self.ctx.scalers,
+                            state=self.ctx.state, rank_rng=rng[1:])
         self.good_step = self.step
 
     # -- the loop ---------------------------------------------------------------------------
     def resume(self) -> None:
         meta = load_checkpoint(self.run_dir, model=self.model, optimizers=self.optimizers,
-                               ema=self.ema, ctx=self.ctx)
+                               ema=self.ema, ctx=self.ctx, rank=self.world.rank,
+                               fallback_seed=distributed_seed(self.recipe.seed, self.world.rank))
         self.step = self.good_step = meta["step"]
-        rundir.truncate_metrics(self.run_dir, self.step)
+        if self.world.is_main:
+            rundir.truncate_metrics(self.run_dir, self.step)
 
     def run(self, progress: bool = True) -> RunResult:
-        if self.cfg.tensorboard:
+        if self.cfg.tensorboard and self.world.is_main:
             self.tb = tensorboard.TensorBoardLog(self.run_dir, start_step=self.step)
         try:
             return self._run(progress)
@@ -235,13 +254,15 @@ class _Session:
         cfg = self.cfg
         loader = step_loader(self.dataset, batch_size=cfg.batch_size, seed=self.recipe.seed,
                              start=self.step, stop=cfg.steps, num_workers=cfg.num_workers,
-                             pin_memory=self.device.type == "cuda")
+                             pin_memory=self.device.type == "cuda", rank=self.world.rank,
+                             ranks=self.world.size)
+        main = self.world.is_main
         sums: dict[str, torch.Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
         last: dict[str, float] = {}
         status: Literal["finished", "interrupted"] = "finished"
-        bar = tqdm(total=cfg.steps, initial=self.step, desc=self.recipe.name, disable=None if progress else True,
-                   dynamic_ncols=True, unit="step")
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=self.recipe.name,
+                   disable=None if progress and main else True, dynamic_ncols=True, unit="step")
 
         def flush() -> None:
             """Log the losses averaged since the last flush; stop on NaN/inf."""
@@ -249,7 +270,8 @@ class _Session:
             if not window_steps:
                 return
             names = list(sums)
-            values = (torch.stack([sums[n].float() for n in names]) / window_steps).tolist()
+            values = distributed.mean(torch.stack([sums[n].float() for n in names]) / window_steps,
+                                      self.world).tolist()  # over all ranks' slices
             last = dict(zip(names, values, strict=True))
             bad = [n for n, v in last.items() if not math.isfinite(v)]
             if bad:
@@ -259,15 +281,18 @@ class _Session:
                     f"{self.run_dir / CHECKPOINT_NAME}. Try a lower learning rate, or amp = \"none\"."
                 )
             elapsed = time.perf_counter() - window_start
+            sums, window_steps_done, window_steps, window_start = {}, window_steps, 0, \
+                time.perf_counter()
+            if not main:
+                return
             record = {"step": self.step, **{n: round(v, 6) for n, v in last.items()},
-                      "images_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
+                      "images_per_s": round(window_steps_done * cfg.batch_size / elapsed, 2)}
             with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
             if self.tb is not None:
                 self.tb.scalars(self.step, last, "loss")
                 self.tb.scalars(self.step, {"images_per_s": record["images_per_s"]}, "speed")
             bar.set_postfix({n: f"{v:.3f}" for n, v in last.items()}, refresh=False)
-            sums, window_steps, window_start = {}, 0, time.perf_counter()
 
         self.model.train()
         with _StopRequest() as stop, bar, _clean_worker_errors():
@@ -285,19 +310,20 @@ class _Session:
                 bar.update(1)
                 if self.step % cfg.log_every == 0:
                     flush()
-                if self.step % cfg.sample_every == 0:
+                if self.step % cfg.sample_every == 0 and main:
                     self.write_samples(f"step-{self.step:06d}")
-                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
+                if (cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps
+                        and main):
                     self.evaluate()
                 if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
                     flush()
                     self.checkpoint()
-                if stop.requested:
+                if distributed.any_rank(stop.requested, self.world, self.device):
                     status = "interrupted"
                     break
             flush()
         self.checkpoint()
-        if status == "finished":
+        if status == "finished" and main:
             self.write_samples("final")
             scores = self.evaluate()
             rundir.write_weights(self.run_dir, self.model, state=self.inference_state(),
@@ -309,14 +335,49 @@ class _Session:
         return SimpleNamespace(**self.optimizers)
 
 
+def distributed_seed(seed: int, rank: int) -> int:
+    """The seed of rank ``rank``'s random stream (rank 0 keeps the recipe's own)."""
+    from .data_order import _mix
+
+    return seed if rank == 0 else _mix(seed, 0xD157, rank)
+
+
+def _run_in(session: _Session, prepare, *, progress: bool, before_run=None) -> RunResult:
+    """Rank 0 locks and prepares the run directory; the other ranks (torchrun) wait for it and
+    stop with its error if it fails. Then every rank runs."""
+    world = session.world
+    if not world.is_main:
+        error = distributed.from_rank0(None, world)
+        if error is not None:
+            raise RunDirError(f"rank {world.rank}: rank 0 could not start the run: {error}")
+        if before_run:
+            before_run()
+        return session.run(progress=progress)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(rundir.locked(session.run_dir))
+            prepare()
+        except GanzooError as exc:
+            distributed.from_rank0(str(exc), world)
+            raise
+        distributed.from_rank0(None, world)
+        if before_run:
+            before_run()
+        return session.run(progress=progress)
+
+
 def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool = True) -> RunResult:
     """Start a new run of ``recipe`` in ``run_dir`` (a new, empty folder)."""
-    run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(recipe)
-    session = _Session(recipe, run_dir)  # validates data and model before anything is written
-    _make_dir(run_dir)
-    with rundir.locked(run_dir):
+    session = _Session(recipe, None)  # validates data and model before anything is written
+    if run_dir is None:  # one name for all ranks: rank 0's clock
+        run_dir = distributed.from_rank0(str(rundir.default_run_dir(recipe)), session.world)
+    session.run_dir = run_dir = Path(run_dir)
+
+    def prepare() -> None:
+        _make_dir(run_dir)
         rundir.prepare_new(run_dir, recipe)
-        return session.run(progress=progress)
+
+    return _run_in(session, prepare, progress=progress)
 
 
 def _make_dir(run_dir: Path) -> None:
@@ -337,15 +398,17 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
         recipe = Recipe.from_toml(run_dir / rundir.RECIPE_NAME, overrides)
     from .checkpoint import checkpoint_step
 
-    with rundir.locked(run_dir):
-        checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
-        session = _Session(recipe, run_dir)
-        session.resume()
+    checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
+    session = _Session(recipe, run_dir)
+
+    def prepare() -> None:
+        checkpoint_step(run_dir)  # again, now that the run is locked
         if overrides:
             from ..io import atomic_write_text
 
             atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
-        return session.run(progress=progress)
+
+    return _run_in(session, prepare, progress=progress, before_run=session.resume)
 
 
 def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
