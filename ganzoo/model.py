@@ -64,6 +64,17 @@ class GANModel(
         """A synthetic training batch of the right shapes (tests and benchmarks)."""
         raise NotImplementedError
 
+    def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
+        """How the generator exports to ONNX (``ganzoo export``): a
+        :class:`ganzoo.export.OnnxSpec` (the module, example and check inputs, names, dynamic
+        axes, and the PyTorch path it must match). The default covers unconditional,
+        conditional and image-to-image models (see :mod:`ganzoo.export`); override it for other
+        generators. ``direction`` picks a two-way model's generator; ``batch`` fixes the batch
+        size (``None``: dynamic)."""
+        from .export import default_spec
+
+        return default_spec(self, direction=direction, batch=batch)
+
     @staticmethod
     def seeded(seed: int | None, device: torch.device) -> torch.Generator | None:
         """A generator on ``device`` seeded with ``seed`` (``None``: use torch's global RNG)."""

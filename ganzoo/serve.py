@@ -1,0 +1,226 @@
+"""``ganzoo serve``: a local demo page (Gradio) for one model.
+
+:func:`build_app` makes the page for a model's task:
+
+- generators (unconditional, conditional): a seed slider, an image count and a Generate button;
+  conditional models also get a class choice;
+- with TL-GAN feature axes (``axes``, see docs/editing.md): one slider per axis moving the sampled
+  latents along it, and features to lock (moves stay orthogonal to the locked axes);
+- image-to-image models: upload an image, get its translation (two-way models: a direction).
+
+:func:`launch` serves it on loopback (``127.0.0.1``) by default, without share links or usage
+analytics, so it runs offline. Gradio is the optional ``serve`` extra.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from .errors import GanzooError
+
+#: Pictures smaller than this (pixels, longer side) are enlarged by a whole factor for the page.
+DISPLAY_SIDE = 512
+MAX_COUNT = 16
+MAX_SEED = 2**31 - 1
+AXIS_RANGE = 3.0
+EVERY_CLASS = "every class (0, 1, 2, ...)"
+
+
+class ServeError(GanzooError):
+    """A model or axes that the demo page cannot show."""
+
+
+def _gradio():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio reads it
+    try:
+        import gradio as gr
+    except ImportError:
+        raise ServeError("the demo page needs the 'serve' extra: pip install 'ganzoo[serve]'"
+                         ) from None
+    return gr
+
+
+def to_pil(images, *, nrow: int | None = None):
+    """A PIL image of ``images`` ``[N, C, H, W]`` in [-1, 1] (a grid when N > 1), enlarged by
+    a whole factor (nearest neighbour) to at most :data:`DISPLAY_SIDE` pixels when small."""
+    from PIL import Image
+
+    from .images import grid
+
+    tile = grid(images, nrow=nrow, padding=2 if len(images) > 1 else 0)
+    array = tile.permute(1, 2, 0).numpy()
+    image = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+    scale = max(1, DISPLAY_SIDE // max(image.size))
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    return image
+
+
+class Demo:
+    """The page's callbacks, usable without a browser: ``sample``, ``translate``."""
+
+    def __init__(self, model, axes=None, *, name: str | None = None):
+        from .export import is_two_way, task_of
+
+        self.model = model.eval()
+        self.name = name or model.architecture
+        self.task = task_of(model)
+        self.two_way = is_two_way(model)
+        self.axes = axes
+        self._lock = threading.Lock()  # one model, many browser tabs: run one call at a time
+        if self.task not in ("unconditional", "conditional", "image-to-image"):
+            raise ServeError(f"{self.name} is a {self.task} model; the demo page shows "
+                             "unconditional, conditional and image-to-image models")
+        if axes is not None:
+            if not hasattr(model, "sample_latent") or self.task == "image-to-image":
+                raise ServeError(f"axes move a generator's latents; {self.name} is an "
+                                 f"{self.task} model")
+            axes.check_generator(model, name)
+
+    @property
+    def classes(self) -> int:
+        return int(getattr(self.model, "num_classes", None) or self.model.config.num_classes)
+
+    def sample(self, seed: int, count: int, label: str | None = None,
+               moves: dict[str, float] | None = None, lock: list[str] | None = None):
+        """A PIL grid of ``count`` images for ``seed`` (moved along the axes by ``moves``)."""
+        import torch
+
+        seed, count = int(seed), int(count)
+        if not 1 <= count <= MAX_COUNT:
+            raise ServeError(f"count {count}: expected 1 to {MAX_COUNT}")
+        if not 0 <= seed <= MAX_SEED:
+            raise ServeError(f"seed {seed}: expected 0 to {MAX_SEED}")
+        kwargs: dict[str, Any] = {}
+        if self.task == "conditional" and label not in (None, EVERY_CLASS):
+            try:
+                value = int(label)
+            except ValueError:
+                raise ServeError(f"label {label!r}: expected 0 to {self.classes - 1}") from None
+            kwargs["labels"] = [value] * count
+        with self._lock, torch.no_grad():
+            if moves and any(moves.values()):
+                z = self.axes.edit(self.model.sample_latent(count, seed=seed), moves, lock or ())
+                kwargs["z"] = z
+            images = self.model.generate(count, seed=seed, **kwargs)
+        return to_pil(images)
+
+    def translate(self, image, direction: str = "ab"):
+        """The translation of a PIL ``image`` as a PIL image (same size)."""
+        import torch
+
+        if image is None:
+            raise ServeError("upload an image first")
+        kwargs = {"direction": direction} if self.two_way else {}
+        with self._lock, torch.no_grad():
+            output = self.model.translate(image, **kwargs)
+        return to_pil(output)
+
+
+def load_axes(name_or_path: str):
+    """TL-GAN feature axes from a folder or Hub repo id (the ``ganzoo_tlgan`` plugin's)."""
+    try:
+        from ganzoo_tlgan.axes import Axes
+    except ImportError:
+        raise ServeError("feature axes need the ganzoo_tlgan plugin (`ganzoo plugins` lists "
+                         "what is installed)") from None
+    return Axes.load(name_or_path)
+
+
+def build_app(model, axes=None, *, name: str | None = None):
+    """A ``gradio.Blocks`` page for ``model`` (and TL-GAN ``axes``, an
+    ``ganzoo_tlgan.axes.Axes``); launch it with :func:`launch`. ``name`` titles the page."""
+    gr = _gradio()
+    demo = Demo(model, axes, name=name)
+
+    def shown(function):
+        """Errors a user can fix appear on the page as a message, not a stack trace."""
+        def call(*args):
+            try:
+                return function(*args)
+            except GanzooError as exc:
+                raise gr.Error(str(exc)) from None
+        return call
+
+    with gr.Blocks(title=f"ganzoo: {demo.name}", analytics_enabled=False) as app:
+        gr.Markdown(f"## {demo.name}\n{model.architecture}, {demo.task} "
+                    f"({sum(p.numel() for p in model.parameters()):,} parameters)")
+        if demo.task == "image-to-image":
+            with gr.Row():
+                source = gr.Image(type="pil", sources=["upload"], label="input",
+                                  elem_id="ganzoo-input", format="png")
+                output = gr.Image(type="pil", label="translation", elem_id="ganzoo-output",
+                                  format="png", interactive=False,
+                                  buttons=["download", "fullscreen"])
+            inputs = [source]
+            if demo.two_way:
+                directions = list(getattr(model, "directions", ("ab", "ba")))
+                inputs.append(gr.Radio(directions, value=directions[0], elem_id="ganzoo-direction",
+                                       label="direction (ab: A->B, ba: B->A)"))
+            button = gr.Button("Translate", variant="primary", elem_id="ganzoo-run")
+            button.click(shown(demo.translate), inputs, output)
+            source.upload(shown(demo.translate), inputs, output)
+            return app
+        with gr.Row():
+            with gr.Column(scale=1):
+                seed = gr.Slider(0, 999, value=0, step=1, label="seed", elem_id="ganzoo-seed")
+                count = gr.Slider(1, MAX_COUNT, value=1, step=1, label="images",
+                                  elem_id="ganzoo-count")
+                label = None
+                if demo.task == "conditional":
+                    label = gr.Dropdown([EVERY_CLASS, *map(str, range(demo.classes))],
+                                        value=EVERY_CLASS, label="class", elem_id="ganzoo-label")
+                sliders, lock = {}, None
+                if axes is not None:
+                    gr.Markdown("**feature axes**: move the latents along each axis")
+                    sliders = {n: gr.Slider(-AXIS_RANGE, AXIS_RANGE, value=0.0, step=0.1,
+                                            label=n, elem_id=f"ganzoo-axis-{i}")
+                               for i, n in enumerate(axes.names)}
+                    lock = gr.CheckboxGroup(list(axes.feature_names), label="lock (keep these "
+                                            "features while moving)", elem_id="ganzoo-lock")
+                button = gr.Button("Generate", variant="primary", elem_id="ganzoo-run")
+            output = gr.Image(type="pil", label="samples", elem_id="ganzoo-output",
+                              format="png", interactive=False, scale=2,
+                              buttons=["download", "fullscreen"])
+        controls = [c for c in (label, *sliders.values(), lock) if c is not None]
+
+        def sample(values: dict):  # gradio passes {component: value} for a set of inputs
+            return demo.sample(values[seed], values[count],
+                               values[label] if label is not None else None,
+                               {n: float(values[s]) for n, s in sliders.items()},
+                               values[lock] if lock is not None else [])
+
+        inputs = {seed, count, *controls}
+        button.click(shown(sample), inputs, output)
+        for control in controls:
+            control.change(shown(sample), inputs, output)
+    return app
+
+
+def launch(app, *, host: str = "127.0.0.1", port: int | None = None, block: bool = True,
+           announce=None) -> str:
+    """Serve ``app`` at ``http://host:port`` (no share link, no analytics); returns the URL.
+
+    ``block=False`` returns at once with the server running in a thread (``app.close()`` stops
+    it), as the tests do; ``block=True`` serves until Ctrl-C. ``announce(message)`` is called
+    with the URL once the server listens.
+    """
+    _gradio()
+    try:
+        _, url, _ = app.launch(server_name=host, server_port=port, share=False,
+                               inbrowser=False, prevent_thread_lock=True, quiet=True,
+                               ssr_mode=False, pwa=False, mcp_server=False,
+                               enable_monitoring=False, footer_links=[])
+    except OSError as exc:  # the port is taken, or the host is not an address of this computer
+        where = f"{host}:{port}" if port else f"{host} (ports 7860 and up)"
+        raise ServeError(f"cannot serve on {where}: {exc}") from None
+    if announce is not None:
+        announce(f"serving {app.title} at {url} (Ctrl-C stops it)")
+    if block:
+        try:
+            app.block_thread()
+        finally:
+            app.close()
+    return url
