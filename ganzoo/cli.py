@@ -560,7 +560,8 @@ def export_(model, onnx_path, direction, opset, batch, tolerance, revision) -> N
                          opset=opset, batch=fixed, tolerance=tolerance, name=model)
     inputs = ", ".join(f"{name} {shape}" for name, shape in result.inputs.items())
     click.echo(f"wrote {result.path} (opset {result.opset}; inputs: {inputs})\n"
-               f"onnxruntime vs PyTorch on {result.checks} seeded batches: max abs difference "
+               f"onnxruntime vs PyTorch on {result.checks} seeded batch"
+               f"{'es' if result.checks > 1 else ''}: max abs difference "
                f"{result.max_abs_diff:.3g} (tolerance {result.tolerance:g})")
 
 
