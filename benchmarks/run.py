@@ -7,6 +7,9 @@ figure, while the two modes' steps are timed interleaved in one process, so that
 drift affects both alike (compare ratios, not absolute figures, on shared machines).
 
     python -m benchmarks.run --suite train --device cpu --json results.json
+
+The ``loader`` suite times data loading alone (the embedded datasets through ganzoo's seeded
+step loader, with 0 and 2 workers), to show the loader is not what limits training.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def setup(name: str, suite: str, mode: str, device: str):
             step(batch, model, opt, ctx)
         else:
             with torch.no_grad(), ctx.autocast():
-                model.generate(batch_size, seed=0)
+                infer(model, batch, batch_size)
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
@@ -75,6 +78,42 @@ def setup(name: str, suite: str, mode: str, device: str):
             "options": {**options, "fused_adam": ctx.fused_adam, "frozen_d": ctx.freeze},
             "batch_size": batch_size}
     return once, info
+
+
+def infer(model, batch: dict, batch_size: int):
+    """The generator's inference call: translate the batch's inputs, or generate ``batch_size``."""
+    if hasattr(model, "translate"):
+        source = batch.get("source", batch.get("a"))
+        return model.translate(source)
+    return model.generate(batch_size, seed=0)
+
+
+def loader_rate(name: str, workers: int, batches: int) -> dict:
+    """Images per second of the training data loader alone (after one warm-up batch)."""
+    import torch
+
+    from ganzoo import plugins
+    from ganzoo.registry import load_ref
+    from ganzoo.structure import structure
+    from ganzoo.training.data_order import step_loader
+
+    from .configs import LOADERS
+
+    dataset_name, data_config, batch_size = LOADERS[name]
+    entry = plugins.registry("datasets").get(dataset_name)
+    config = structure(data_config, entry.config_cls, section="data")
+    dataset = load_ref(entry.build)(config, "train")
+    loader = step_loader(dataset, batch_size=batch_size, seed=0, start=0, stop=batches + 1,
+                         num_workers=workers, pin_memory=False)
+    iterator = iter(loader)
+    next(iterator)  # workers start, first batch
+    start = time.perf_counter()
+    count = sum(1 for _ in iterator)
+    elapsed = time.perf_counter() - start
+    return {"config": name, "suite": "loader", "dataset": dataset_name, "workers": workers,
+            "batch_size": batch_size, "batches": count,
+            "images_per_s": count * batch_size / elapsed, "torch": torch.__version__,
+            "threads": torch.get_num_threads()}
 
 
 def time_pair(name: str, suite: str, device: str, steps: int, warmup: int) -> dict:
@@ -128,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", choices=["train", "infer", "all"], default="all")
+    parser.add_argument("--suite", choices=["train", "infer", "loader", "all"], default="all")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--config", action="append", choices=sorted(STANDARD),
                         help="only these configurations (repeatable)")
@@ -145,9 +184,20 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(peak_memory(*args.memory_child, args.device)))
         return
     common = ["--device", args.device, "--steps", str(args.steps), "--warmup", str(args.warmup)]
-    suites = ["train", "infer"] if args.suite == "all" else [args.suite]
+    suites = ["train", "infer"] if args.suite in ("all", "loader") else [args.suite]
     results = []
-    for name in args.config or sorted(STANDARD):
+    if args.suite in ("loader", "all"):
+        from .configs import LOADERS
+
+        for name in sorted(LOADERS):
+            for workers in (0, 2):
+                row = loader_rate(name, workers, batches=max(20, args.steps))
+                results.append(row)
+                print(f"{name:<16} loader {workers} workers {row['images_per_s']:10.1f} img/s",
+                      flush=True)
+        if args.suite == "loader":
+            suites = []
+    for name in (args.config or sorted(STANDARD)) if suites else ():
         for suite in suites:
             pair = _child([*common, "--time-child", name, suite])
             for mode in pair:

@@ -60,6 +60,11 @@ class TrainConfig:
     #: Also log losses, scores and sample grids for TensorBoard (``RUN/tensorboard/``; needs
     #: ``pip install 'ganzoo[tensorboard]'``). ``metrics.jsonl`` is written either way.
     tensorboard: bool = False
+    #: ``torch.compile`` every network (in place: checkpoints and weights keep their names). The
+    #: first steps are slow while it compiles; it pays off on long GPU runs.
+    compile: bool = False
+    #: On CUDA, let cuDNN pick the fastest convolution algorithms for the fixed training shapes.
+    cudnn_benchmark: bool = True
     #: Under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm).
     sync_batchnorm: bool = False
 

@@ -16,7 +16,8 @@ from ganzoo.testing import tiny_config
 from ganzoo.training.context import StepContext
 
 
-def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4) -> list:
+def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4,
+                      compile: bool = False) -> list:
     torch.manual_seed(0)
     model = ganzoo.create(architecture, **ganzoo.get("architectures", architecture).tiny)
     assert model.config == tiny_config(architecture)
@@ -27,6 +28,9 @@ def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4
     ctx.freeze = ctx.fused_adam = fast
     if fast:
         model = model.to(memory_format=torch.channels_last)
+    if compile:  # as the training loop does with [train] compile = true
+        for name in model.components:
+            getattr(model, name).compile()
     batch = ctx.to_device(model.example_batch(8, generator=torch.Generator().manual_seed(1)))
     opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
     step = load_ref(entry.step)
@@ -37,7 +41,7 @@ def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4
     return history
 
 
-@pytest.mark.parametrize("architecture", ["dcgan", "cgan"])
+@pytest.mark.parametrize("architecture", ["dcgan", "cgan", "pix2pix"])
 def test_fast_path_losses_match_the_eager_reference(architecture):
     reference = losses_over_steps(architecture, fast=False, amp="none")
     fp32_fast = losses_over_steps(architecture, fast=True, amp="none")
@@ -48,3 +52,23 @@ def test_fast_path_losses_match_the_eager_reference(architecture):
             assert same[key] == pytest.approx(ref[key], rel=1e-4, abs=1e-5), key
             # bf16 keeps ~3 significant digits; over a few steps the losses stay close.
             assert low[key] == pytest.approx(ref[key], rel=5e-2, abs=5e-2), key
+
+
+@pytest.mark.slow
+def test_compiled_networks_keep_the_eager_numerics():
+    pytest.importorskip("torch._inductor")
+    reference = losses_over_steps("dcgan", fast=False, amp="none", steps=3)
+    compiled = losses_over_steps("dcgan", fast=True, amp="none", steps=3, compile=True)
+    for ref, got in zip(reference, compiled, strict=True):
+        for key in ref:
+            assert got[key] == pytest.approx(ref[key], rel=1e-4, abs=1e-5), key
+
+
+def test_compile_keeps_the_names_of_checkpoints_and_weights(tiny_recipe, tmp_path):
+    from ganzoo import Recipe
+    from ganzoo.bundle import state_tensors
+    from ganzoo.training.loop import _Session
+
+    session = _Session(Recipe.from_toml(tiny_recipe, ["train.compile=true"]), tmp_path)
+    plain = _Session(Recipe.from_toml(tiny_recipe), tmp_path)
+    assert list(state_tensors(session.model)) == list(state_tensors(plain.model))

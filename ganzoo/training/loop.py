@@ -132,6 +132,11 @@ class _Session:
             for name in self.model.components:  # same parameter and buffer names as BatchNorm
                 setattr(self.model, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(
                     getattr(self.model, name)))
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = self.cfg.cudnn_benchmark
+        if self.cfg.compile:
+            for name in self.model.components:
+                getattr(self.model, name).compile()
         if self.world.rank:  # the same initial weights everywhere, then each rank its own noise
             torch.manual_seed(distributed_seed(recipe.seed, self.world.rank))
         trainer = plugins.registry("trainers").get(recipe.trainer)
