@@ -72,3 +72,16 @@ def test_compile_keeps_the_names_of_checkpoints_and_weights(tiny_recipe, tmp_pat
     session = _Session(Recipe.from_toml(tiny_recipe, ["train.compile=true"]), tmp_path)
     plain = _Session(Recipe.from_toml(tiny_recipe), tmp_path)
     assert list(state_tensors(session.model)) == list(state_tensors(plain.model))
+
+
+def test_auto_precision_picks_what_the_device_runs_natively(monkeypatch):
+    from ganzoo.training.context import native_amp
+
+    cfg = structure({"amp": "auto", "device": "cpu"}, ganzoo.TrainConfig, section="train")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert StepContext(cfg, torch.device("cpu")).amp_dtype is torch.bfloat16
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert StepContext(cfg, torch.device("cpu")).amp == "none"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert native_amp(torch.device("cuda")) == "fp16"
+    assert native_amp(torch.device("mps")) == "none"

@@ -41,6 +41,17 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def native_amp(device: torch.device) -> str:
+    """The mixed precision ``device`` runs natively: ``"bf16"``, ``"fp16"`` or ``"none"``."""
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu":
+        mkldnn = torch.backends.mkldnn
+        if mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return "bf16"
+    return "none"
+
+
 def default_optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
     """Adam for every network of ``model``: ``lr_gen`` for the generator side, ``lr_disc`` for
     the rest (the papers' usual setup; a trainer registers its own function to differ)."""
@@ -62,6 +73,10 @@ class StepContext:
         self.device = device
         self.step = 0
         amp = getattr(cfg, "amp", "none")
+        if amp == "auto":
+            amp = native_amp(device)
+        #: The precision actually used (``"auto"`` resolved for this device).
+        self.amp = amp
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self._losses: dict[str, Any] = {}
