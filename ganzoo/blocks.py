@@ -1,9 +1,11 @@
-"""Building blocks shared by architectures: normalisation choice, the usual GAN initialisation, and
-the patch-level discriminators of pix2pix (Isola et al. 2017), reused by CycleGAN.
+"""Building blocks shared by architectures: normalisation choice, the usual GAN initialisation, the
+patch-level discriminators of pix2pix (Isola et al. 2017), reused by CycleGAN, and the residual
+block of CycleGAN's ResNet generator (:class:`ResnetBlock`).
 
 Layouts follow the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix) so that its
 published weights load by position: every discriminator is one ``nn.Sequential`` named ``model``
-(:class:`PatchDiscriminator`) or ``net`` (:class:`PixelDiscriminator`). Outputs are logits.
+(:class:`PatchDiscriminator`) or ``net`` (:class:`PixelDiscriminator`), the residual block one
+named ``conv_block``. Discriminator outputs are logits.
 """
 
 from __future__ import annotations
@@ -100,3 +102,39 @@ class PixelDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+Padding = Literal["reflect", "replicate", "zero"]
+PADDINGS: tuple[str, ...] = ("reflect", "replicate", "zero")
+
+
+class ResnetBlock(nn.Module):
+    """``x + conv_block(x)``: pad, 3x3 conv, norm, ReLU, (dropout 0.5), pad, 3x3 conv, norm.
+
+    The reference's ``ResnetBlock`` (Johnson et al. 2016, as CycleGAN uses it), same positions in
+    ``conv_block`` so its weights load by key: with ``"reflect"`` or ``"replicate"`` padding the
+    convolutions sit at 1 and 5 (6 with dropout), with ``"zero"`` (padding inside the conv) at 0
+    and 3 (4). ``bias`` follows :func:`conv_bias` unless given.
+    """
+
+    def __init__(self, channels: int, *, norm: Norm = "instance", padding: Padding = "reflect",
+                 dropout: bool = False, bias: bool | None = None):
+        super().__init__()
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
+        bias = conv_bias(norm) if bias is None else bias
+
+        def conv() -> list[nn.Module]:
+            if padding == "zero":
+                return [nn.Conv2d(channels, channels, 3, padding=1, bias=bias)]
+            pad = nn.ReflectionPad2d(1) if padding == "reflect" else nn.ReplicationPad2d(1)
+            return [pad, nn.Conv2d(channels, channels, 3, padding=0, bias=bias)]
+
+        layers = [*conv(), norm_layer(norm, channels), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [*conv(), norm_layer(norm, channels)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)

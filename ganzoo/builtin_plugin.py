@@ -61,6 +61,16 @@ def register_datasets(registry) -> None:
                  build="ganzoo.data.paired:build_photos", kind="paired",
                  summary="Embedded: crops of scikit-image/scikit-learn photos with their edge "
                          "maps or grayscale; two whole photos held out for the test split.")
+    from .data.unpaired_configs import DigitStylesConfig, UnpairedFolderConfig
+
+    registry.add(name="unpaired-folder", config_cls=UnpairedFolderConfig,
+                 build="ganzoo.data.unpaired:build_folder", kind="unpaired",
+                 summary="Unpaired images in CycleGAN's layout: trainA/, trainB/, testA/, "
+                         "testB/ folders; B drawn at random for each A (or in order).")
+    registry.add(name="digit-styles", config_cls=DigitStylesConfig,
+                 build="ganzoo.data.digit_styles:build", kind="unpaired",
+                 summary="Embedded: the digits (A) and the same digits bold in yellow on navy "
+                         "(B), unpaired in training; the test split knows each true counterpart.")
 
 
 @hookimpl
