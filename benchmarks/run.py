@@ -24,12 +24,13 @@ import time
 
 
 def fast_options(device: str) -> dict:
+    """ganzoo's fast path on ``device``: ``amp = "auto"`` resolved, channels_last with it."""
     import torch
 
-    if device == "cuda":
-        return {"amp": "bf16", "channels_last": True}
-    bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return {"amp": "bf16" if bf16 else "none", "channels_last": bool(bf16)}
+    from ganzoo.training.context import native_amp
+
+    amp = native_amp(torch.device(device))
+    return {"amp": amp, "channels_last": amp != "none"}
 
 
 def setup(name: str, suite: str, mode: str, device: str):
@@ -85,6 +86,8 @@ def infer(model, batch: dict, batch_size: int):
     if hasattr(model, "translate"):
         source = batch.get("source", batch.get("a"))
         return model.translate(source)
+    if "embedding" in batch:  # text-to-image: one image per text embedding
+        return model.generate(batch_size, seed=0, embeddings=batch["embedding"])
     return model.generate(batch_size, seed=0)
 
 
