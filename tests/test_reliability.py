@@ -79,7 +79,20 @@ def test_kill_soak_random_sigkills_lose_nothing(tmp_path):
 
             shutil.rmtree(run_dir)
         proc = start(args)
-        time.sleep(rng.uniform(1.5, 4.0))  # start-up takes ~1-2 s; steps ~30 ms each
+        # Kill at a random moment once this process has taken the run (start-up takes 1-2 s
+        # on an idle machine, much longer on a busy one); steps take ~30 ms each.
+        owned_since = None
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if (run_dir / "run.pid").read_text() == str(proc.pid):
+                    owned_since = time.monotonic()
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        assert owned_since is not None or proc.poll() is not None, "the run never started"
+        time.sleep(rng.uniform(0.05, 1.5))
         if proc.poll() is not None:
             break  # it finished before this kill
         os.kill(proc.pid, signal.SIGKILL)
