@@ -39,8 +39,8 @@ def register_losses(registry) -> None:
 
 @hookimpl
 def register_datasets(registry) -> None:
-    from .data.configs import (CelebAConfig, DigitsConfig, ImageFolderConfig, PairedFolderConfig,
-                               PhotoPairsConfig)
+    from .data.configs import (CelebAConfig, DigitsConfig, DigitStylesConfig, ImageFolderConfig,
+                               PairedFolderConfig, PhotoPairsConfig, UnpairedFolderConfig)
 
     registry.add(name="digits", config_cls=DigitsConfig, build="ganzoo.data.digits:build",
                  kind="labelled",
@@ -61,7 +61,6 @@ def register_datasets(registry) -> None:
                  build="ganzoo.data.paired:build_photos", kind="paired",
                  summary="Embedded: crops of scikit-image/scikit-learn photos with their edge "
                          "maps or grayscale; two whole photos held out for the test split.")
-    from .data.unpaired_configs import DigitStylesConfig, UnpairedFolderConfig
 
     registry.add(name="unpaired-folder", config_cls=UnpairedFolderConfig,
                  build="ganzoo.data.unpaired:build_folder", kind="unpaired",

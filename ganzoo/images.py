@@ -15,6 +15,19 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
+def with_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """``images [N, C, H, W]`` with ``channels`` channels for display side by side with others:
+    gray repeated, extra channels dropped, a missing one filled with the last."""
+    have = images.shape[1]
+    if have == channels:
+        return images
+    if have == 1:
+        return images.expand(-1, channels, -1, -1)
+    if have > channels:
+        return images[:, :channels]
+    return torch.cat([images, images[:, -1:].expand(-1, channels - have, -1, -1)], dim=1)
+
+
 def grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
     """A ``[C, H, W]`` uint8 grid of ``[N, C, H, W]`` images in [-1, 1] (square-ish by default)."""
     from torchvision.utils import make_grid

@@ -21,7 +21,6 @@ from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from ganzoo.training.loop import resume, train
 from ganzoo_cyclegan import pool
 from ganzoo_cyclegan.convert import from_reference
-from ganzoo_cyclegan.train import lr_factor
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -127,11 +126,6 @@ def test_the_pool_never_returns_a_stored_image_of_another_size():
 
 
 # -- training ---------------------------------------------------------------------------------
-
-
-def test_the_schedule_is_constant_then_linear_to_zero():
-    assert [lr_factor(s, 10, 0.5) for s in (0, 4, 5, 6, 9)] == [1.0, 1.0, 1.0, 0.8, 0.2]
-    assert lr_factor(10, 10, 0.5) == 0.0 and lr_factor(3, 10, 1.0) == 1.0
 
 
 def test_reference_defaults_and_one_adam_per_side():
@@ -244,7 +238,7 @@ def _marked(image: torch.Tensor) -> bool:
 
 def test_unpaired_folders_give_a_in_order_and_b_at_random(tmp_path):
     from ganzoo.data.unpaired import build_folder
-    from ganzoo.data.unpaired_configs import UnpairedFolderConfig
+    from ganzoo.data.configs import UnpairedFolderConfig
 
     root = make_unpaired(tmp_path / "data", size=(40, 36))
     cfg = UnpairedFolderConfig(root=root, preprocess="none", flip=False)
@@ -282,7 +276,7 @@ def test_unpaired_folders_give_a_in_order_and_b_at_random(tmp_path):
                                               ("none", (36, 40))])
 def test_the_reference_preprocessing_options(tmp_path, preprocess, shape):
     from ganzoo.data.unpaired import build_folder
-    from ganzoo.data.unpaired_configs import UnpairedFolderConfig
+    from ganzoo.data.configs import UnpairedFolderConfig
 
     root = make_unpaired(tmp_path / "data", size=(40, 36))
     crop = 30 if preprocess == "scale_width" else 24
@@ -312,7 +306,7 @@ def test_grayscale_domains_and_a_model_that_disagrees(tmp_path):
 
 def test_missing_folders_damaged_images_say_what_is_expected(tmp_path):
     from ganzoo.data.unpaired import build_folder
-    from ganzoo.data.unpaired_configs import UnpairedFolderConfig
+    from ganzoo.data.configs import UnpairedFolderConfig
 
     with pytest.raises(ganzoo.DataError, match="does not exist; expected trainA/, trainB/ "
                                                ".*testA/, testB/"):
@@ -334,7 +328,7 @@ def test_missing_folders_damaged_images_say_what_is_expected(tmp_path):
 
 def test_digit_styles_train_on_different_digits_and_test_on_counterparts():
     from ganzoo.data.digit_styles import build, restyle
-    from ganzoo.data.unpaired_configs import DigitStylesConfig
+    from ganzoo.data.configs import DigitStylesConfig
 
     cfg = DigitStylesConfig()
     train_split, test_split = build(cfg, "train"), build(cfg, "test")
@@ -363,7 +357,7 @@ class _Oracle(torch.nn.Module):
 
 def test_counterpart_metrics_score_the_truth_perfectly_and_doing_nothing_badly():
     from ganzoo.data.digit_styles import build
-    from ganzoo.data.unpaired_configs import DigitStylesConfig
+    from ganzoo.data.configs import DigitStylesConfig
     from ganzoo.metrics import evaluate
 
     held_out = build(DigitStylesConfig(), "test")

@@ -16,7 +16,6 @@ from ganzoo import CheckpointError, Recipe
 from ganzoo.blocks import PatchDiscriminator, PixelDiscriminator, patch_receptive_field
 from ganzoo.testing import check_architecture, tiny_model
 from ganzoo_pix2pix.convert import from_reference
-from ganzoo_pix2pix.train import lr_factor
 
 
 @pytest.mark.parametrize("overrides", [{"discriminator": "pixel"},
@@ -136,11 +135,6 @@ def test_convert_command_and_load(cli, tmp_path):
     assert same.exit_code == 0, same.output
     bad = cli("convert", "pix2pixx", path, "-o", tmp_path / "x")
     assert bad.exit_code == 1 and "Did you mean 'pix2pix'?" in bad.output
-
-
-def test_the_schedule_is_constant_then_linear_to_zero():
-    assert [lr_factor(s, 10, 0.5) for s in (0, 4, 5, 6, 9)] == [1.0, 1.0, 1.0, 0.8, 0.2]
-    assert lr_factor(10, 10, 0.5) == 0.0 and lr_factor(3, 10, 1.0) == 1.0
 
 
 def test_the_step_uses_lambda_l1_and_the_scheduled_rates():

@@ -18,7 +18,7 @@ from ganzoo.data.configs import DigitsConfig
 from ganzoo.data.digits import build as build_digits
 from ganzoo.data.images import check_split
 from ganzoo.data.unpaired import pick
-from ganzoo.data.unpaired_configs import DigitStylesConfig
+from ganzoo.data.configs import DigitStylesConfig
 
 #: Domain B's ink and paper colours (RGB in [0, 1]). The paper is dark and the ink bright, so the
 #: digits classifier (which reads RGB as luminance) still sees light strokes on a dark ground.

@@ -13,6 +13,7 @@ the same crop and flip.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -40,25 +41,23 @@ def _scale_width(image: torch.Tensor, width: int, min_height: int = 0) -> torch.
     return _resize(image, [max(min_height, round(h * width / w)), width])
 
 
-def preprocess_pair(a: torch.Tensor, b: torch.Tensor, cfg: PairedFolderConfig, *, train: bool,
-                    path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Resize, crop and flip ``a`` and ``b`` identically, as ``cfg.preprocess`` says.
+def preprocess(images: Sequence[torch.Tensor], cfg, *, train: bool,
+               path: Path) -> tuple[torch.Tensor, ...]:
+    """Resize, crop and flip every image of ``images`` identically, as ``cfg.preprocess`` says
+    (the reference's options; ``cfg`` has ``preprocess``, ``load_size``, ``crop_size``, ``flip``).
 
     Random crops and flips (training only) draw from torch's global RNG; the test split is
-    cropped at the centre.
+    cropped at the centre. One image (unpaired data) or the two of a pair.
     """
     mode, load, crop = cfg.preprocess, cfg.load_size, cfg.crop_size
-    if a.shape[-2:] != b.shape[-2:]:
-        raise DataError(f"{path}: the two images of the pair differ in size "
-                        f"({tuple(a.shape[-2:])} and {tuple(b.shape[-2:])})")
     if mode == "resize_and_crop":
-        a, b = _resize(a, [load, load]), _resize(b, [load, load])
+        images = [_resize(x, [load, load]) for x in images]
     elif mode == "scale_width":
-        a, b = _scale_width(a, crop), _scale_width(b, crop)
+        images = [_scale_width(x, crop) for x in images]
     elif mode == "scale_width_and_crop":
-        a, b = _scale_width(a, load, crop), _scale_width(b, load, crop)
+        images = [_scale_width(x, load, crop) for x in images]
     if mode in ("resize_and_crop", "crop", "scale_width_and_crop"):
-        h, w = a.shape[-2:]
+        h, w = images[0].shape[-2:]
         if h < crop or w < crop:
             raise DataError(f"{path}: image ({w}x{h}) is smaller than crop_size = {crop}")
         if train:
@@ -66,11 +65,19 @@ def preprocess_pair(a: torch.Tensor, b: torch.Tensor, cfg: PairedFolderConfig, *
             left = int(torch.randint(0, w - crop + 1, ()))
         else:
             top, left = (h - crop) // 2, (w - crop) // 2
-        a = a[..., top:top + crop, left:left + crop]
-        b = b[..., top:top + crop, left:left + crop]
+        images = [x[..., top:top + crop, left:left + crop] for x in images]
     if train and cfg.flip and torch.rand(()).item() < 0.5:
-        a, b = a.flip(-1), b.flip(-1)
-    return a.contiguous(), b.contiguous()
+        images = [x.flip(-1) for x in images]
+    return tuple(x.contiguous() for x in images)
+
+
+def preprocess_pair(a: torch.Tensor, b: torch.Tensor, cfg: PairedFolderConfig, *, train: bool,
+                    path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`preprocess` for the two images of a pair, which must have the same size."""
+    if a.shape[-2:] != b.shape[-2:]:
+        raise DataError(f"{path}: the two images of the pair differ in size "
+                        f"({tuple(a.shape[-2:])} and {tuple(b.shape[-2:])})")
+    return preprocess((a, b), cfg, train=train, path=path)
 
 
 # -- folders -----------------------------------------------------------------------------------

@@ -22,18 +22,11 @@ from torch.utils.data import Dataset
 
 from ganzoo.data.folder import EXTENSIONS, find_images
 from ganzoo.data.images import check_split, load_image
-from ganzoo.data.paired import preprocess_pair
-from ganzoo.data.unpaired_configs import UnpairedFolderConfig
+from ganzoo.data.paired import preprocess
+from ganzoo.data.configs import UnpairedFolderConfig
 from ganzoo.errors import DataError
 
 LAYOUT = "trainA/, trainB/ (training) and testA/, testB/ (test) folders of images"
-
-
-def preprocess(image: torch.Tensor, cfg: UnpairedFolderConfig, *, train: bool, path: Path
-               ) -> torch.Tensor:
-    """Resize, crop and flip one image as ``cfg.preprocess`` says (the paired datasets' code,
-    given the image as both halves of a pair)."""
-    return preprocess_pair(image, image, cfg, train=train, path=path)[0]
 
 
 def pick(index: int, count: int, *, random: bool) -> int:
@@ -65,9 +58,11 @@ class UnpairedFolderDataset(Dataset):
         path_a = self.files_a[index % len(self.files_a)]
         path_b = self.files_b[pick(index, len(self.files_b),
                                    random=self.train and not self.cfg.serial)]
-        a = preprocess(load_image(path_a, self.input_nc), self.cfg, train=self.train, path=path_a)
-        b = preprocess(load_image(path_b, self.output_nc), self.cfg, train=self.train,
-                       path=path_b)
+        # Each domain's crop and flip are drawn independently (the reference's unaligned data).
+        a, = preprocess((load_image(path_a, self.input_nc),), self.cfg, train=self.train,
+                        path=path_a)
+        b, = preprocess((load_image(path_b, self.output_nc),), self.cfg, train=self.train,
+                        path=path_b)
         return {"a": a, "b": b}
 
 
@@ -96,6 +91,6 @@ def find_domains(cfg: UnpairedFolderConfig, split: str) -> tuple[list[Path], lis
 
 def build_folder(cfg: UnpairedFolderConfig, split: str) -> UnpairedFolderDataset:
     """The ``"train"`` or ``"test"`` domains under ``cfg.root`` (see
-    :class:`~ganzoo.data.unpaired_configs.UnpairedFolderConfig`)."""
+    :class:`~ganzoo.data.configs.UnpairedFolderConfig`)."""
     files_a, files_b = find_domains(cfg, split)
     return UnpairedFolderDataset(files_a=files_a, files_b=files_b, cfg=cfg, train=split == "train")

@@ -27,6 +27,7 @@ from torch import nn
 from ganzoo import GANModel
 from ganzoo.blocks import PatchDiscriminator, ResnetBlock, conv_bias, init_normal, norm_layer
 from ganzoo.errors import DataError, GanzooError
+from ganzoo.images import with_channels
 
 from .config import CycleGANConfig
 
@@ -60,18 +61,6 @@ class ResnetGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
-
-
-def _for_display(images: torch.Tensor, channels: int) -> torch.Tensor:
-    """Images with ``channels`` channels (gray repeated, extra channels dropped) for a grid."""
-    have = images.shape[1]
-    if have == channels:
-        return images
-    if have == 1:
-        return images.expand(-1, channels, -1, -1)
-    if have > channels:
-        return images[:, :channels]
-    return torch.cat([images, images[:, -1:].expand(-1, channels - have, -1, -1)], dim=1)
 
 
 class CycleGAN(GANModel):
@@ -171,7 +160,7 @@ class CycleGAN(GANModel):
             rows = [a, ab, self.translate(ab, direction="ba"),
                     b, ba, self.translate(ba, direction="ab")]
         channels = 3 if max(self.config.input_nc, self.config.output_nc) >= 3 else 1
-        tiles = torch.stack([_for_display(t, channels) for t in rows], dim=1).flatten(0, 1)
+        tiles = torch.stack([with_channels(t, channels) for t in rows], dim=1).flatten(0, 1)
         side = len(rows) * math.ceil(math.sqrt(len(a) / len(rows)))
         blank = -torch.ones(side * side - len(tiles), *tiles.shape[1:], device=tiles.device)
         return torch.cat([tiles, blank]).clamp(-1, 1)

@@ -9,19 +9,9 @@ from __future__ import annotations
 import torch
 
 from ganzoo.errors import RecipeError
+from ganzoo.training.schedules import linear_decay, set_lr
 
 from . import pool
-
-
-def lr_factor(step: int, steps: int, decay_start: float) -> float:
-    """1 for the first ``decay_start`` fraction of ``steps``, then linearly down to 0 at ``steps``.
-
-    A pure function of the step, so a resumed run continues with exactly the same rates.
-    """
-    start = round(decay_start * steps)
-    if step < start:
-        return 1.0
-    return max(0.0, (steps - step) / max(1, steps - start))
 
 
 def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
@@ -41,11 +31,6 @@ def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
     return {"gen": ctx.adam(gens, cfg.lr_gen), "disc": ctx.adam(discs, cfg.lr_disc)}
 
 
-def _set_lr(optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
 def _check_channels(real_a: torch.Tensor, real_b: torch.Tensor, config) -> None:
     if real_a.shape[1] != config.input_nc or real_b.shape[1] != config.output_nc:
         raise RecipeError(
@@ -60,9 +45,9 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     cycle, identity = ctx.loss("cycle"), ctx.loss("identity")
     real_a, real_b = batch["a"], batch["b"]
     _check_channels(real_a, real_b, model.config)
-    factor = lr_factor(ctx.step, cfg.steps, cfg.decay_start)
-    _set_lr(opt.gen, cfg.lr_gen * factor)
-    _set_lr(opt.disc, cfg.lr_disc * factor)
+    factor = linear_decay(ctx.step, cfg.steps, cfg.decay_start)
+    set_lr(opt.gen, cfg.lr_gen * factor)
+    set_lr(opt.disc, cfg.lr_disc * factor)
 
     # (1) Generators: fool the discriminators (frozen here), and come back where they started
     #     (cycle consistency). The identity term keeps each generator from changing images

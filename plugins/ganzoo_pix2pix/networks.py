@@ -26,6 +26,7 @@ from torch import nn
 
 from ganzoo import GANModel
 from ganzoo.blocks import PatchDiscriminator, PixelDiscriminator, conv_bias, init_normal, norm_layer
+from ganzoo.images import with_channels
 
 from .config import Pix2PixConfig
 
@@ -91,18 +92,6 @@ def _batch_statistics(module: nn.Module) -> Iterator[None]:
     finally:
         for m, (training, track) in zip(norms, saved, strict=True):
             m.training, m.track_running_stats = training, track
-
-
-def _for_display(images: torch.Tensor, channels: int) -> torch.Tensor:
-    """Images with ``channels`` channels (gray repeated, extra channels dropped) for a grid."""
-    have = images.shape[1]
-    if have == channels:
-        return images
-    if have == 1:
-        return images.expand(-1, channels, -1, -1)
-    if have > channels:
-        return images[:, :channels]
-    return torch.cat([images, images[:, -1:].expand(-1, channels - have, -1, -1)], dim=1)
 
 
 class Pix2Pix(GANModel):
@@ -176,8 +165,8 @@ class Pix2Pix(GANModel):
         target = batch["target"][:n].to(self.device)
         output = self.translate(source)
         channels = 3 if max(self.config.input_nc, self.config.output_nc) >= 3 else 1
-        tiles = torch.stack([_for_display(source, channels), _for_display(output, channels),
-                             _for_display(target, channels)], dim=1).flatten(0, 1)
+        tiles = torch.stack([with_channels(source, channels), with_channels(output, channels),
+                             with_channels(target, channels)], dim=1).flatten(0, 1)
         per_row = math.ceil(math.sqrt(len(source) / 3))
         side = 3 * per_row
         blank = -torch.ones(side * side - len(tiles), *tiles.shape[1:], device=tiles.device)

@@ -9,22 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.errors import RecipeError
-
-
-def lr_factor(step: int, steps: int, decay_start: float) -> float:
-    """1 for the first ``decay_start`` fraction of ``steps``, then linearly down to 0 at ``steps``.
-
-    A pure function of the step, so a resumed run continues with exactly the same rates.
-    """
-    start = round(decay_start * steps)
-    if step < start:
-        return 1.0
-    return max(0.0, (steps - step) / max(1, steps - start))
-
-
-def _set_lr(optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
+from ganzoo.training.schedules import linear_decay, set_lr
 
 
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
@@ -36,9 +21,9 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
             f"the data gives {source.shape[1]}-channel inputs and {target.shape[1]}-channel "
             f"targets but [model] has input_nc = {model.config.input_nc} and output_nc = "
             f"{model.config.output_nc}; make them agree")
-    factor = lr_factor(ctx.step, cfg.steps, cfg.decay_start)
-    _set_lr(opt.gen, cfg.lr_gen * factor)
-    _set_lr(opt.disc, cfg.lr_disc * factor)
+    factor = linear_decay(ctx.step, cfg.steps, cfg.decay_start)
+    set_lr(opt.gen, cfg.lr_gen * factor)
+    set_lr(opt.disc, cfg.lr_disc * factor)
 
     # (1) Discriminator: real (input, target) pairs up, (input, output) pairs down. Its loss is
     #     scaled (0.5 in the paper) so that D learns more slowly than G.
