@@ -42,7 +42,10 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
     from PIL import Image
 
     path = Path(path)
-    tile = grid(images, nrow=nrow, padding=padding)
+    if images.shape[0] == 1 and padding == 0:  # one image, written as itself (grayscale stays L)
+        tile = to_uint8(images[0].cpu())
+    else:
+        tile = grid(images, nrow=nrow, padding=padding)
     array = tile.permute(1, 2, 0).numpy()
     image = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
     fmt = (path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")

@@ -43,3 +43,16 @@ def test_save_grid_round_trips_pixel_values(tmp_path):
     assert grid.shape == (1, 3, 2 * 6 + 2, 2 * 6 + 2)  # 2x2 tiles of 4px with 2px padding
     tile = grid[0, :, 2:6, 2:6]
     assert torch.allclose(tile, images[0], atol=1 / 127.5)
+
+
+def test_one_grayscale_image_without_padding_is_written_as_grayscale(tmp_path):
+    from PIL import Image
+
+    from ganzoo.images import save_grid
+
+    image = torch.linspace(-1, 1, 12).view(1, 1, 3, 4)
+    written = Image.open(save_grid(image, tmp_path / "g.png", nrow=1, padding=0))
+    assert written.mode == "L" and written.size == (4, 3)
+    assert list(written.getdata())[:4] == [0, 23, 46, 70]
+    rgb = Image.open(save_grid(image.expand(-1, 3, -1, -1), tmp_path / "c.png", padding=0))
+    assert rgb.mode == "RGB"
