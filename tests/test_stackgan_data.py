@@ -23,7 +23,7 @@ TINY_DIGITS = ["model.embedding_dim=8", "model.condition_dim=4", "model.z_dim=4"
                "model.residual_blocks=1", "train.batch_size=16", "train.log_every=1",
                "train.sample_every=2", "train.checkpoint_every=2", "train.sample_count=4",
                "train.eval_samples=20", "train.eval_every=0", "train.ema=0.0",
-               "train.device='cpu'", "train.steps=2"]
+               "train.device='cpu'", "train.steps=2", "train.text_pretrain_steps=1"]
 
 
 @pytest.fixture(scope="module")

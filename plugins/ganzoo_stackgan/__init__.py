@@ -42,7 +42,8 @@ def register_trainers(registry) -> None:
         optimizers="ganzoo_stackgan.train:optimizers",
         config_cls=StackGANTrainConfig,
         summary="Matching-aware D (real, wrong text, fake), then G: GAN loss + lambda * KL; "
-                "stage 2 loads and freezes Stage-I.",
+                "a caption encoder is pre-trained first (joint image-text embedding) and "
+                "frozen; stage 2 loads and freezes Stage-I.",
     )
 
 

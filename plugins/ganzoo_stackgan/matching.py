@@ -4,10 +4,10 @@ StackGAN's text encoder is not trained with the GAN: the paper uses the char-CNN
 Reed et al. (2016), pre-trained to match images and their captions, and frozen. ganzoo's
 bag-of-words encoder (``text_encoder = "captions"``) is trained the same way at the start of
 Stage I: for ``[train] text_pretrain_steps`` steps a small image encoder (:class:`ImageEncoder`,
-a training-only component of the model) and the text encoder learn a shared space with a
-symmetric contrastive (InfoNCE) loss on the training pairs, where every item with the same
-caption counts as a positive (:func:`matching_loss`). Then the text encoder is frozen and the
-GAN trains on its embeddings.
+``model.disc.matcher``: training only, kept with the discriminator) and the text encoder learn
+a shared space with a symmetric contrastive (InfoNCE) loss on the training pairs, where every
+item with the same caption counts as a positive (:func:`matching_loss`). Then the text encoder
+is frozen and the GAN trains on its embeddings.
 
 The embedding the generator and discriminators read is the encoder's output, L2-normalised
 and scaled by √D (:func:`unit_scale`): unit variance per component, whatever the encoder learnt.
@@ -49,7 +49,7 @@ class ImageEncoder(nn.Module):
 
 
 def same_text(batch: dict, embedding: torch.Tensor) -> torch.Tensor:
-    """``[N, N]`` bools: items i and j have the same caption (or the same precomputed embedding)."""
+    """``[N, N]`` bools: items i and j have the same caption (or precomputed embedding)."""
     if "caption" in batch:
         captions = list(batch["caption"])
         ids = {c: k for k, c in enumerate(dict.fromkeys(captions))}
@@ -79,7 +79,7 @@ def matching_loss(text: torch.Tensor, image: torch.Tensor, same: torch.Tensor
 def wrong_index(same: torch.Tensor) -> torch.Tensor:
     """For each item, the nearest following item (cyclically) whose text differs: its wrong text.
 
-    Items whose text every other item shares keep the next item (``torch.roll`` by one).
+    Items whose text every other item shares get the next item's.
     """
     n = same.shape[0]
     shifts = torch.arange(1, max(n, 2), device=same.device)

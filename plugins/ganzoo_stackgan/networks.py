@@ -213,16 +213,19 @@ class StackGAN(GANModel):
         super().__init__(config)
         self.gen = TextToImage(config)
         self.disc = Discriminator(config, config.resolution)
-        if config.stage == 1 and config.text_encoder == "captions":
-            # Training only: the image side of the joint embedding the text encoder is
-            # pre-trained with (matching.py); not needed to generate.
-            self.matcher = ImageEncoder(config.channels, config.resolution, config.embedding_dim)
+        # The image side of the joint embedding the text encoder is pre-trained with
+        # (matching.py): only needed to train, so it is kept with the discriminator, and it keeps
+        # PyTorch's default init.
+        matcher = (ImageEncoder(config.channels, config.resolution, config.embedding_dim)
+                   if config.stage == 1 and config.text_encoder == "captions" else None)
         # N(0, 0.02) convs and linear layers, N(1, 0.02) batch norms, as the authors' networks.
         # The text side (encoder, CA) keeps PyTorch's default init: at N(0, 0.02) the text would
         # start about a hundred times weaker than the CA noise, and G learns to read it slowly.
         for network in (self.gen.stage1, self.disc, *([self.gen.stage2] if config.stage == 2
                                                        else [])):
             network.apply(init_normal)
+        if matcher is not None:
+            self.disc.matcher = matcher
 
     # -- text ---------------------------------------------------------------------------------
     def learn_words(self, captions: Sequence[str]) -> bool:

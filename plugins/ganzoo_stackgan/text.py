@@ -78,7 +78,9 @@ class PrecomputedEmbeddings(nn.Module):
 
 class BagOfWords(nn.Module):
     """Mean of learnt word vectors, then ``Linear`` + LeakyReLU to ``embedding_dim``, then
-    :func:`~.matching.unit_scale` (unit length × √D: the scale CA reads does not drift)."""
+    :func:`~.matching.unit_scale` (unit length × √D). Without it the output is ~0.1-0.2 per
+    component and the text reaches CA far weaker than CA's own noise: G ignores it
+    (docs/stackgan.md, "What was wrong")."""
 
     def __init__(self, cfg: StackGANConfig):
         super().__init__()

@@ -59,7 +59,7 @@ def pretrains_text(model, cfg) -> bool:
     """Stage I with the ``"captions"`` encoder and ``text_pretrain_steps``: the encoder is
     pre-trained as a joint image-text embedding, then frozen (matching.py)."""
     return (model.config.stage == 1 and cfg.text_pretrain_steps > 0
-            and hasattr(model, "matcher"))
+            and hasattr(model.disc, "matcher"))
 
 
 def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
@@ -71,11 +71,11 @@ def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
         load_stage1(model)
     gen = [p for name, p in model.gen.named_parameters()
            if p.requires_grad and not name.startswith("text_encoder.")]
-    disc = list(model.disc.parameters())
+    disc = [p for name, p in model.disc.named_parameters() if not name.startswith("matcher.")]
     text = [p for p in model.gen.text_encoder.parameters() if p.requires_grad]
     out = {"gen": ctx.adam(gen, cfg.lr_gen)}
     if pretrains_text(model, cfg):
-        out["text"] = ctx.adam([*text, *model.matcher.parameters()], cfg.text_pretrain_lr)
+        out["text"] = ctx.adam([*text, *model.disc.matcher.parameters()], cfg.text_pretrain_lr)
     else:
         disc += text
     out["disc"] = ctx.adam(disc, cfg.lr_disc)
@@ -180,7 +180,7 @@ def pretrain_text_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     _set_lr(opt.text, ctx.cfg.text_pretrain_lr)
     with ctx.autocast():
         text = model.embed_batch(batch)
-        loss, top1 = matching_loss(text, model.matcher(batch["image"]),
+        loss, top1 = matching_loss(text, model.disc.matcher(batch["image"]),
                                    same_text(batch, text.detach()))
     ctx.update(opt.text, loss)
     return {"loss_match": loss.detach(), "match_top1": top1}
