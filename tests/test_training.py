@@ -339,3 +339,27 @@ def test_tensorboard_missing_is_a_recipe_error_before_anything_is_written(tiny_r
                                                  r"'ganzoo\[tensorboard\]'"):
         train(recipe, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_ema_averages_weights_and_keeps_the_live_batchnorm_statistics(tiny_recipe, tmp_path):
+    from ganzoo.training.loop import _Session
+
+    recipe = Recipe.from_toml(tiny_recipe, ["train.ema=0.9", "train.steps=6"])
+    session = _Session(recipe, tmp_path / "run")
+    session.run_dir.mkdir()
+    (session.run_dir / "recipe.toml").write_text(recipe.to_toml())
+    session.run(progress=False)
+    live = state_tensors(session.model)
+    published = session.inference_state()
+    averaged = dict(session.ema.module.named_parameters())
+    buffers = [k for k in live if k.startswith("gen.") and "running_" in k]
+    assert buffers, "the tiny DCGAN generator has BatchNorm statistics"
+    for key in buffers:  # the live statistics, not an average started from var = 1
+        assert torch.equal(published[key], live[key]), key
+    weights = [k for k in averaged if k.endswith("weight")]
+    assert any(not torch.equal(published[k], live[k]) for k in weights)
+    for key in weights:
+        assert torch.equal(published[key], averaged[key].detach()), key
+    saved = state_tensors(ganzoo.load(str(tmp_path / "run")))
+    for key in buffers + weights:
+        assert torch.equal(saved[key], published[key]), key

@@ -162,11 +162,18 @@ class _Session:
 
     # -- outputs ----------------------------------------------------------------------------
     def inference_state(self) -> dict[str, torch.Tensor]:
-        """The model's tensors, with the EMA generator(s) in place of the trained ones."""
+        """The model's tensors, with the EMA generator(s)' weights in place of the trained ones.
+
+        Buffers (BatchNorm's running statistics) are the live model's: an average of them would
+        start from their initial values (variance 1) and, in a short run, still be dominated by
+        them, so the averaged generator would normalise with statistics no layer ever had.
+        """
         state = state_tensors(self.model)
         if self.ema is not None:
+            averaged = dict(self.ema.module.named_parameters())
             for key, value in state_tensors(self.ema.module).items():
-                state[key] = value
+                if key in averaged:
+                    state[key] = value
         return state
 
     @functools.cached_property
