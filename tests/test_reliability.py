@@ -180,3 +180,25 @@ def test_checkpoints_cut_at_many_offsets_are_refused_cleanly(tiny_recipe, tmp_pa
     garbled[10:40] = b"\xff" * 30  # inside the JSON header
     path.write_bytes(bytes(garbled))
     assert cli("run", "--resume", run_dir).output.startswith(f"ganzoo: {path}")
+
+
+def test_a_run_directory_removed_while_training_is_one_line(tiny_recipe, tmp_path, cli,
+                                                            monkeypatch):
+    import shutil
+
+    import ganzoo_dcgan.train as dcgan_train
+
+    run_dir = tmp_path / "run"
+    original = dcgan_train.train_step
+
+    def step(batch, model, opt, ctx):
+        if ctx.step == 3:
+            shutil.rmtree(run_dir)
+        return original(batch, model, opt, ctx)
+
+    monkeypatch.setattr(dcgan_train, "train_step", step)
+    result = cli("run", tiny_recipe, "--out", run_dir, "-q")
+    assert result.exit_code == 1, result.output
+    assert "cannot append to the run's log" in result.output
+    assert "moved or removed while it trained?" in result.output
+    assert "Traceback" not in result.output

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import json
 import math
 import signal
 import threading
@@ -220,8 +219,7 @@ class _Session:
         values = {name: score.value for name, score in scores.items()}
         record = {"step": self.step, "eval": values,
                   "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}
-        with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+        rundir.append_record(self.run_dir, record)
         if self.tb is not None:
             self.tb.scalars(self.step, values, "eval")
         return values
@@ -299,8 +297,7 @@ class _Session:
                 return
             record = {"step": self.step, **{n: round(v, 6) for n, v in last.items()},
                       "images_per_s": round(window_steps_done * cfg.batch_size / elapsed, 2)}
-            with open(self.run_dir / rundir.METRICS_NAME, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
+            rundir.append_record(self.run_dir, record)
             if self.tb is not None:
                 self.tb.scalars(self.step, last, "loss")
                 self.tb.scalars(self.step, {"images_per_s": record["images_per_s"]}, "speed")

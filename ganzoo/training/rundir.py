@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import __version__, plugins
-from ..errors import RunDirError
+from ..errors import RunDirError, WriteError
 from ..io import atomic_write_json, atomic_write_text
 from ..recipe import Recipe
 
@@ -96,6 +96,17 @@ def locked(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def append_record(run_dir: Path, record: dict) -> None:
+    """Append one JSON line to the run's ``metrics.jsonl``."""
+    path = run_dir / METRICS_NAME
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot append to the run's log ({exc.strerror or exc}); was "
+                         "the run directory moved or removed while it trained?") from None
 
 
 def final_metrics(run_dir: Path) -> dict:
