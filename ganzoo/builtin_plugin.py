@@ -98,3 +98,16 @@ def register_metrics(registry) -> None:
         registry.add(name=name, compute=f"ganzoo.metrics.paired:{cls}",
                      summary=f"Image-to-image models: {what} of model.translate(input) against "
                              "the target, over the held-out split.")
+
+
+@hookimpl
+def register_features(registry) -> None:
+    for name, fn, kind, summary in [
+        ("thickness", "thickness", "regressor", "Stroke thickness of a digit in pixels (ink area / half its perimeter)."),
+        ("slant", "slant", "regressor", "Slant of a digit from its ink moments (0 = upright, positive leans right)."),
+        ("size", "size", "regressor", "Size of a digit: radius of gyration of its ink over the image height."),
+        ("class", "digit_class", "classifier",
+         "The shipped digits classifier's probabilities of the ten digits."),
+    ]:
+        registry.add(name=name, compute=f"ganzoo.editing.features:{fn}", kind=kind,
+                     domain="digits", summary=summary)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover - only for type checkers and editors
         CommandEntry,
         DatasetEntry,
         EditorEntry,
+        FeatureEntry,
         LossEntry,
         MetricEntry,
         Registrar,
@@ -99,6 +100,18 @@ def register_weights(registry: Registrar[WeightsEntry]) -> None:
 @hookspec
 def register_editors(registry: Registrar[EditorEntry]) -> None:
     """Register latent-space editors: ``registry.add(name=, build=, summary=)``."""
+
+
+@hookspec
+def register_features(registry: Registrar[FeatureEntry]) -> None:
+    """Register feature extractors that label images for editors (TL-GAN axes):
+    ``registry.add(name=, compute="module:function", kind="regressor"|"classifier", domain=,
+    summary=)``.
+
+    ``compute(images)`` takes ``[N, C, H, W]`` images in [-1, 1] and returns ``[N]`` values (a
+    regressor: thickness, age ...) or ``[N, K]`` class probabilities (a classifier). It runs under
+    ``torch.no_grad()``.
+    """
 
 
 @hookspec

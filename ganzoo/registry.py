@@ -105,6 +105,18 @@ class MetricEntry(Entry):
 
 
 @attrs.frozen(kw_only=True)
+class FeatureEntry(Entry):
+    """A feature extractor: ``compute(images [N, C, H, W] in [-1, 1]) -> [N]`` (a regressor's
+    value) or ``[N, K]`` (a classifier's class probabilities). Editors label generated images
+    with them (TL-GAN axes); ``domain`` says what images it understands (``"digits"``)."""
+
+    compute: str = attrs.field(validator=_is_ref)
+    kind: str = attrs.field(default="regressor",
+                            validator=attrs.validators.in_(("regressor", "classifier")))
+    domain: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class WeightsEntry(Entry):
     """Named pretrained weights.
 
@@ -280,5 +292,6 @@ REGISTRY_KINDS: dict[str, type[Entry]] = {
     "metrics": MetricEntry,
     "weights": WeightsEntry,
     "editors": EditorEntry,
+    "features": FeatureEntry,
     "commands": CommandEntry,
 }

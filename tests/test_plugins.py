@@ -59,6 +59,10 @@ def register_editors(registry):
     registry.add(name="sink-editor", build="ganzoo.losses:l1")
 
 @ganzoo.hookimpl
+def register_features(registry):
+    registry.add(name="sink-feature", compute="ganzoo.editing.features:size", kind="regressor")
+
+@ganzoo.hookimpl
 def register_commands(registry):
     registry.add(name="sink-hello", command="sink_commands:hello")
 '''
@@ -89,7 +93,7 @@ def test_every_hook_registers_through_a_third_party_distribution(site, cli):
     (site / "sink_commands.py").write_text(SINK_COMMANDS)
     expected = {"architectures": "sink-gan", "losses": "sink-l1", "trainers": "sink-trainer",
                 "datasets": "sink-digits", "metrics": "sink-metric", "weights": "sink-weights",
-                "editors": "sink-editor", "commands": "sink-hello"}
+                "editors": "sink-editor", "features": "sink-feature", "commands": "sink-hello"}
     hooks = {name for name in dir(hookspecs) if name.startswith("register_")}
     assert hooks == {f"register_{kind}" for kind in expected}, "a hook has no test here"
     for kind, name in expected.items():

@@ -214,3 +214,47 @@ def test_push_to_hub_uploads_axes_that_load_back(axes, tmp_path, monkeypatch):
                             ["axes.safetensors", "config.json"])
         remote = Axes.load("org/pushed-axes")
         assert torch.equal(remote.vectors, axes.vectors) and remote.names == axes.names
+
+
+BRIGHTNESS_PLUGIN = '''
+import ganzoo
+
+def brightness(images):
+    return images.mean(dim=(1, 2, 3))
+
+@ganzoo.hookimpl
+def register_features(registry):
+    registry.add(name="brightness", compute="brightness_plugin:brightness", kind="regressor",
+                 summary="Mean pixel value.")
+'''
+
+
+def test_a_plugin_feature_extractor_gives_an_axis_that_moves_its_feature(tmp_path, monkeypatch,
+                                                                           ganzoo_plugins):
+    import torch
+
+    import ganzoo
+    from ganzoo_tlgan.axes import fit_axes
+
+    (tmp_path / "brightness_plugin.py").write_text(BRIGHTNESS_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import brightness_plugin
+
+    ganzoo_plugins.register_plugin(brightness_plugin, "brightness_plugin")
+    assert "brightness" in ganzoo.list_names("features")
+    model = ganzoo.load("dcgan-digits")
+    axes = fit_axes(model, ["brightness"], samples=200)
+    assert axes.features[0]["kind"] == "regression" and "r2" in axes.features[0]
+    assert axes.fit["extractor"] == {"brightness": "brightness_plugin:brightness"}
+    z = model.sample_latent(16, seed=7)
+    with torch.no_grad():
+        darker = model.generate(0, z=axes.edit(z, {"brightness": -2.0})).mean(dim=(1, 2, 3))
+        lighter = model.generate(0, z=axes.edit(z, {"brightness": 2.0})).mean(dim=(1, 2, 3))
+    assert (lighter > darker).float().mean() > 0.9 and (lighter - darker).mean() > 0.05
+
+
+def test_an_unknown_feature_names_the_registered_ones(cli, tmp_path):
+    result = cli("edit", "fit", "dcgan-digits", "--features", "thicknes", "--out", tmp_path / "ax")
+    assert result.exit_code == 1
+    assert "unknown feature 'thicknes' (did you mean 'thickness'?)" in result.output
+    assert "accepted: class, size, slant, thickness" in result.output

@@ -28,7 +28,7 @@ FORMAT = "ganzoo-axes"
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 TENSORS_NAME = "axes.safetensors"
-DIGIT_FEATURES = ("thickness", "slant", "size", "class")
+DIGIT_FEATURES = ("thickness", "slant", "size", "class")  # the built-in features (digits)
 
 
 class AxesError(GanzooError):
@@ -44,20 +44,23 @@ def unknown_name(kind: str, name: str, accepted: Iterable[str]) -> UnknownNameEr
 
 
 # -- features -----------------------------------------------------------------------------------
-def digit_features(images: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-    """The digits feature extractor: ``thickness``, ``slant``, ``size`` (see
-    :mod:`ganzoo.editing.measure`) ``[N]`` each, and ``class``: the shipped digits classifier's
-    class probabilities ``[N, 10]``."""
-    from ganzoo.editing.measure import measure
-    from ganzoo.metrics.digits_classifier import predict
+def registered_features(images: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Label ``images`` with the registered feature extractors ``names`` (``ganzoo list
+    features``): ``[N]`` values for regressors, ``[N, K]`` class probabilities for classifiers.
+    The built-in ones are the digits' ``thickness``, ``slant``, ``size`` and ``class``."""
+    from ganzoo.registry import load_ref
 
+    check_features(names)
+    with torch.no_grad():
+        return {name: load_ref(ganzoo.get("features", name).compute)(images) for name in names}
+
+
+def check_features(names: Iterable[str]) -> None:
+    """An :class:`UnknownNameError` naming the registered features for a name that is not one."""
+    known = ganzoo.list_names("features")
     for name in names:
-        if name not in DIGIT_FEATURES:
-            raise unknown_name("feature", name, DIGIT_FEATURES)
-    out = measure(images, tuple(n for n in names if n != "class"))
-    if "class" in names:
-        out["class"] = predict(images).softmax(dim=1)
-    return out
+        if name not in known:
+            raise unknown_name("feature", name, known)
 
 
 def axis_names(feature: str, values: torch.Tensor) -> list[str]:
@@ -288,17 +291,15 @@ def fit_axes(model, features: Sequence[str] = ("thickness", "slant", "size", "cl
     """Fit one axis per feature column on ``samples`` generated images (TL-GAN).
 
     ``extractor(images, names) -> {name: [N] or [N, K] tensor}`` labels the images (default:
-    :func:`digit_features`). The fit uses the first ``1 - holdout`` of the samples; R² (and for
+    the registered feature extractors, :func:`registered_features`). The fit uses the first ``1 - holdout`` of the samples; R² (and for
     ``[N, K]`` class probabilities, the argmax accuracy) is measured on the rest.
     """
     features = list(dict.fromkeys(features))
     if not features:
         raise AxesError("give at least one feature to fit")
-    extractor = extractor or digit_features
-    if extractor is digit_features:
-        for name in features:
-            if name not in DIGIT_FEATURES:
-                raise unknown_name("feature", name, DIGIT_FEATURES)
+    if extractor is None:
+        extractor = registered_features
+        check_features(features)
     if samples < 20:
         raise AxesError(f"fitting needs at least 20 samples, got {samples}")
     z = model.sample_latent(samples, seed=seed)
@@ -339,8 +340,9 @@ def fit_axes(model, features: Sequence[str] = ("thickness", "slant", "size", "cl
                 bias=torch.cat(biases).float(), features=tuple(reports),
                 generator=_describe_generator(model, generator_name),
                 fit={"samples": samples, "seed": seed, "holdout": holdout,
-                     "extractor": "digits" if extractor is digit_features else
-                     getattr(extractor, "__qualname__", "custom"),
+                     "extractor": ({n: ganzoo.get("features", n).compute for n in features}
+                                   if extractor is registered_features else
+                                   getattr(extractor, "__qualname__", "custom")),
                      "method": "least squares on z (with intercept); axes = w / |w|"})
 
 

@@ -44,12 +44,10 @@ def fit(model, features, out, samples, seed, as_json) -> None:
     """Fit TL-GAN feature axes for MODEL's latent space."""
     import ganzoo
 
-    from .axes import DIGIT_FEATURES, unknown_name, fit_axes
+    from .axes import check_features, fit_axes
 
     names = _names(features)
-    for name in names:  # a misspelt feature fails before the model is loaded
-        if name not in DIGIT_FEATURES:
-            raise unknown_name("feature", name, DIGIT_FEATURES)
+    check_features(names)  # a misspelt feature fails before the model is loaded
     net = ganzoo.load(model)
     axes = fit_axes(net, names, samples=samples, seed=seed, generator_name=model)
     axes.save(out)
