@@ -258,3 +258,45 @@ def test_an_unknown_feature_names_the_registered_ones(cli, tmp_path):
     assert result.exit_code == 1
     assert "unknown feature 'thicknes' (did you mean 'thickness'?)" in result.output
     assert "accepted: class, size, slant, thickness" in result.output
+
+
+def test_edit_attribute_from_example_folders(cli, tmp_path):
+    import torch
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    from ganzoo.data.configs import DigitsConfig
+    from ganzoo.data.digits import build
+    from ganzoo.editing.measure import thickness
+    from ganzoo.images import save_grid
+
+    # Real digits split by measured thickness: the attribute is "thick".
+    real = build(DigitsConfig(resolution=32), "test").images[:60]
+    order = thickness(real).argsort()
+    for name, picked in (("thin", order[:20]), ("thick", order[-20:])):
+        (tmp_path / name).mkdir()
+        for i, index in enumerate(picked.tolist()):
+            save_grid(real[index:index + 1], tmp_path / name / f"{i}.png", padding=0)
+    out = tmp_path / "thick.png"
+    result = cli("edit", "attribute", "dcgan-digits", "--with", tmp_path / "thick", "--without",
+                 tmp_path / "thin", "--seeds", "1,2,3,4", "--steps", "3", "--encoder-steps", "150",
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (3 * 34 + 2, 4 * 34 + 2)  # 4 rows of 3 32px digits
+    vector = load_file(tmp_path / "thick.safetensors")["vector"]
+    assert vector.shape == (64,) and vector.norm() > 0
+    # Adding the vector thickens the generated digits on average; removing it thins them.
+    import ganzoo
+    from ganzoo.editing.attributes import apply_attribute
+
+    model = ganzoo.load("dcgan-digits")
+    z = model.sample_latent(64, seed=11)
+    with torch.no_grad():
+        thick = thickness(model.generate(0, z=apply_attribute(z, vector, 1.5))).mean()
+        thin = thickness(model.generate(0, z=apply_attribute(z, vector, -1.5))).mean()
+    assert thick > thin
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = cli("edit", "attribute", "dcgan-digits", "--with", empty, "--without", tmp_path / "thin",
+              "-o", out)
+    assert bad.exit_code == 1 and f"no images found in {empty}" in bad.output

@@ -1,4 +1,5 @@
-"""``ganzoo edit``: feature axes, projection and interpolation from the command line."""
+"""``ganzoo edit``: feature axes, projection, attribute vectors and interpolation from the
+command line."""
 
 from __future__ import annotations
 
@@ -167,6 +168,78 @@ def project(model, images, method, optimizer, steps, restarts, encoder_path, enc
             edited = net.generate(0, z=torch.stack(columns, 1).reshape(-1, *result.z.shape[1:]))
         save_grid(edited, out / "edited.png", nrow=5)
     click.echo(f"mean pixel MSE {float(result.mse.mean()):.4f} ({method}); wrote {out}")
+
+
+def _folder_images(folder: Path, cfg):
+    """The images of ``folder`` (recursively, any sizes) resized to the generator's size and
+    channels, as one batch."""
+    import torch
+
+    from ganzoo.data.folder import EXTENSIONS, find_images
+    from ganzoo.errors import DataError
+    from ganzoo.images import as_batch
+
+    paths = find_images(folder)
+    if not paths:
+        raise DataError(f"no images found in {folder} ({', '.join(EXTENSIONS)})")
+    size = (cfg.resolution, cfg.resolution)
+    return torch.cat([torch.nn.functional.interpolate(
+        as_batch(str(p), channels=cfg.channels), size=size, mode="bilinear", antialias=True)
+        for p in paths])
+
+
+@edit.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--with", "with_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of real images that have the attribute.")
+@click.option("--without", "without_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of real images that do not.")
+@click.option("--seeds", default="0,1,2,3", show_default=True, metavar="S1,S2,...",
+              help="Latents to add the attribute to, one row each.")
+@click.option("--strength", default=1.5, show_default=True, type=float,
+              help="The columns go from -STRENGTH (removed) to +STRENGTH (added).")
+@click.option("--steps", default=5, show_default=True, type=click.IntRange(2, 64),
+              help="Images per row.")
+@click.option("--encoder", "encoder_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A trained encoder (.safetensors); default: train one.")
+@click.option("--encoder-steps", default=300, show_default=True, type=click.IntRange(1),
+              help="Training steps when no --encoder is given.")
+@click.option("-o", "--output", default="attribute.png", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
+def attribute(model, with_dir, without_dir, seeds, strength, steps, encoder_path, encoder_steps,
+              output) -> None:
+    """Add or remove an attribute shown by example images: the mean encoded latent of the
+    images --with it minus that of those --without it, applied to MODEL's latents for --seeds
+    (rows) from -STRENGTH to +STRENGTH (columns). The vector is saved beside the grid."""
+    import torch
+    from safetensors.torch import save_file
+
+    import ganzoo
+    from ganzoo.editing import attributes
+    from ganzoo.editing import projection as proj
+    from ganzoo.images import save_grid
+    from ganzoo.io import atomic_write_with
+
+    net = ganzoo.load(model)
+    with_images = _folder_images(with_dir, net.config)
+    without_images = _folder_images(without_dir, net.config)
+    encoder = (proj.load_encoder(encoder_path) if encoder_path is not None
+               else proj.train_encoder(net, steps=encoder_steps))
+    vector = attributes.attribute_vector_from_images(encoder, with_images, without_images)
+    z = torch.cat([net.sample_latent(1, seed=s) for s in _seeds(seeds)])
+    rows = [attributes.apply_attribute(z, vector, float(t))
+            for t in torch.linspace(-strength, strength, steps).tolist()]
+    with torch.no_grad():
+        images = net.generate(0, z=torch.stack(rows, 1).reshape(-1, *z.shape[1:]))
+    save_grid(images, output, nrow=steps)
+    vector_path = output.with_suffix(".safetensors")
+    atomic_write_with(vector_path, lambda tmp: save_file(
+        {"vector": vector.cpu().contiguous()}, str(tmp),
+        metadata={"with": str(with_dir), "without": str(without_dir), "model": model}))
+    click.echo(f"attribute vector from {len(with_images)} + {len(without_images)} images "
+               f"(norm {float(vector.norm()):.3f}); wrote {output} and {vector_path}")
 
 
 @edit.command()
