@@ -53,6 +53,6 @@ def test_one_grayscale_image_without_padding_is_written_as_grayscale(tmp_path):
     image = torch.linspace(-1, 1, 12).view(1, 1, 3, 4)
     written = Image.open(save_grid(image, tmp_path / "g.png", nrow=1, padding=0))
     assert written.mode == "L" and written.size == (4, 3)
-    assert list(written.getdata())[:4] == [0, 23, 46, 70]
+    assert list(written.tobytes()[:4]) == [0, 23, 46, 70]
     rgb = Image.open(save_grid(image.expand(-1, 3, -1, -1), tmp_path / "c.png", padding=0))
     assert rgb.mode == "RGB"
