@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from paired_fixtures import randomised  # noqa: F401 - shared with the pix2pix tests
 from torch import nn
 
 
@@ -102,16 +103,3 @@ class ReferenceResnetGenerator(nn.Module):
 
     def forward(self, input):
         return self.model(input)
-
-
-def randomised(net: nn.Module, seed: int = 0) -> nn.Module:
-    """Every parameter and BatchNorm statistic drawn at random (not the init's values)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in net.state_dict().items():
-            if tensor.is_floating_point():
-                if name.endswith("running_var"):
-                    tensor.copy_(torch.rand(tensor.shape, generator=g) + 0.5)
-                else:
-                    tensor.copy_(torch.randn(tensor.shape, generator=g) * 0.2)
-    return net
