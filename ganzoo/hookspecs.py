@@ -109,8 +109,9 @@ def register_features(registry: Registrar[FeatureEntry]) -> None:
     summary=)``.
 
     ``compute(images)`` takes ``[N, C, H, W]`` images in [-1, 1] and returns ``[N]`` values (a
-    regressor: thickness, age ...) or ``[N, K]`` class probabilities (a classifier). It runs under
-    ``torch.no_grad()``.
+    regressor: thickness, age ...) or ``[N, K]`` class probabilities (a classifier). Make it
+    differentiable in the images where you can: editors then hold the feature fixed by its local
+    gradient (TL-GAN's local lock); labelling runs it under ``torch.no_grad()``.
     """
 
 

@@ -300,3 +300,49 @@ def test_edit_attribute_from_example_folders(cli, tmp_path):
     bad = cli("edit", "attribute", "dcgan-digits", "--with", empty, "--without", tmp_path / "thin",
               "-o", out)
     assert bad.exit_code == 1 and f"no images found in {empty}" in bad.output
+
+
+def test_the_local_lock_holds_the_class_where_the_linear_lock_lets_it_cross():
+    import torch
+
+    import ganzoo
+    from ganzoo.metrics.digits_classifier import predict
+    from ganzoo_tlgan.axes import fit_axes
+
+    model = ganzoo.load("dcgan-digits")
+    axes = fit_axes(model, ["thickness", "class"], samples=600)
+    z = torch.cat([model.sample_latent(1, seed=10_000 + s) for s in range(40)])
+    with torch.no_grad():
+        start = predict(model.generate(0, z=z)).argmax(1)
+
+    def kept(edited):
+        with torch.no_grad():
+            return (predict(model.generate(0, z=edited)).argmax(1) == start).float().mean()
+
+    linear = min(kept(axes.edit(z, {"thickness": a}, ["class"])) for a in (-2.0, 2.0))
+    local = min(kept(axes.local_edit(model, z, {"thickness": a}, ["class"])) for a in (-2.0, 2.0))
+    assert local >= 0.95 and local > linear
+    # It still moves the feature, and without locks it is the linear edit.
+    from ganzoo.editing.measure import thickness
+
+    with torch.no_grad():
+        thick = thickness(model.generate(0, z=axes.local_edit(model, z, {"thickness": 2.0},
+                                                              ["class"])))
+        thin = thickness(model.generate(0, z=axes.local_edit(model, z, {"thickness": -2.0},
+                                                             ["class"])))
+    assert (thick > thin).float().mean() > 0.9
+    assert torch.equal(axes.local_edit(model, z, {"thickness": 1.0}), axes.edit(
+        z, {"thickness": 1.0}))
+    assert torch.equal(axes.local_edit(model, z, {"thickness": 0.0}, ["class"]), z)
+
+
+def test_apply_with_the_local_lock_from_the_cli(cli, tmp_path):
+    from PIL import Image
+
+    assert cli("edit", "fit", "dcgan-digits", "--features", "thickness,class", "-n", "200",
+               "--out", tmp_path / "axes").exit_code == 0
+    result = cli("edit", "apply", "dcgan-digits", tmp_path / "axes", "--seed", "3,4", "--move",
+                 "thickness=+2", "--lock", "class", "--local-lock", "--steps", "3", "-o",
+                 tmp_path / "grid.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "grid.png").size == (3 * 34 + 2, 2 * 34 + 2)

@@ -14,6 +14,7 @@ generator's weights.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,16 @@ def registered_features(images: torch.Tensor, names: Sequence[str]) -> dict[str,
     """Label ``images`` with the registered feature extractors ``names`` (``ganzoo list
     features``): ``[N]`` values for regressors, ``[N, K]`` class probabilities for classifiers.
     The built-in ones are the digits' ``thickness``, ``slant``, ``size`` and ``class``."""
+    with torch.no_grad():
+        return feature_values(images, names)
+
+
+def feature_values(images: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+    """:func:`registered_features` with gradients (for the local lock)."""
     from ganzoo.registry import load_ref
 
     check_features(names)
-    with torch.no_grad():
-        return {name: load_ref(ganzoo.get("features", name).compute)(images) for name in names}
+    return {name: load_ref(ganzoo.get("features", name).compute)(images) for name in names}
 
 
 def check_features(names: Iterable[str]) -> None:
@@ -184,12 +190,87 @@ class Axes:
             delta = delta + float(alpha) * self.direction(name, lock).to(z.dtype)
         return z + delta.to(z.device).view(1, *z.shape[1:])
 
+    def local_edit(self, model, z: torch.Tensor, moves: Mapping[str, float],
+                   lock: Iterable[str] = (), *, step: float = 0.25,
+                   extractor: Callable[[torch.Tensor, Sequence[str]], Mapping[str, torch.Tensor]]
+                   | None = None) -> torch.Tensor:
+        """Like :meth:`edit`, but the locked features are also held by their *local* gradient.
+
+        The linear lock (Gram–Schmidt against the fitted axes) holds a feature on average over
+        the latent space; a latent near a class boundary can still cross it. Here the move is
+        made in steps of at most ``step``; before each, the components of the step along the
+        gradients (with respect to ``z``) of the locked features' values at the current latent
+        are removed, and the step is rescaled to keep its progress along the moved axes. The
+        locked features come from the registered extractors (or ``extractor``), which must be
+        differentiable. Without locks this is :meth:`edit`.
+        """
+        lock = list(lock)
+        columns = self._locked_columns(lock, moves)
+        target = self.edit(z, moves, lock)
+        if not columns:
+            return target
+        extractor = extractor or feature_values
+        total = (target - z).flatten(1)[0].detach().double()
+        if not float(total.norm()):
+            return target
+        count = max(1, math.ceil(float(total.norm()) / step))
+        unit = total / count
+        current = z.detach().flatten(1).double()
+        for _ in range(count):
+            jacobian = self._feature_jacobian(model, current, z.shape[1:], columns, extractor)
+            _, sizes, directions = torch.linalg.svd(jacobian, full_matrices=False)  # [N, K, d]
+            keep = (sizes > 1e-6 * sizes.amax(dim=1, keepdim=True).clamp_min(1e-30)).double()
+            along = (directions @ unit) * keep  # [N, K]
+            moved = unit - (along.unsqueeze(2) * directions).sum(dim=1)
+            progress = (moved @ unit) / (unit @ unit)
+            moved = moved / progress.clamp_min(0.25).unsqueeze(1)  # at most 4x, never reversed
+            current = current + moved
+        return current.to(z.dtype).view_as(z)
+
+    def _locked_columns(self, lock: Sequence[str], moves: Mapping[str, float]
+                        ) -> dict[str, list[int] | None]:
+        """``{feature: columns or None (all)}`` of the locked names, minus the moved ones."""
+        moved_features = {m.split(":")[0] for m in moves}
+        columns: dict[str, list[int] | None] = {}
+        for name in lock:
+            feature, _, column = name.partition(":")
+            if feature in moved_features:
+                continue
+            if feature not in self.feature_names:
+                raise unknown_name("axis or feature to lock", name,
+                                   (*self.names, *self.feature_names))
+            if not column:
+                columns[feature] = None
+            elif columns.get(feature, []) is not None:
+                columns.setdefault(feature, []).append(int(column))
+        return columns
+
+    @staticmethod
+    def _feature_jacobian(model, latents: torch.Tensor, shape, columns, extractor) -> torch.Tensor:
+        """``[N, K, d]``: gradients of the locked feature values with respect to each latent."""
+        with torch.enable_grad():
+            z = latents.float().requires_grad_(True)
+            values = extractor(model.generate(0, z=z.view(-1, *shape)), list(columns))
+            outputs = []
+            for feature, picked in columns.items():
+                value = values[feature]
+                value = value.unsqueeze(1) if value.ndim == 1 else value
+                outputs.append(value if picked is None else value[:, picked])
+            stacked = torch.cat(outputs, dim=1)  # [N, K]
+            rows = [torch.autograd.grad(stacked[:, k].sum(), z, retain_graph=True)[0]
+                    for k in range(stacked.shape[1])]
+        return torch.stack(rows, dim=1).double()
+
     def walk(self, model, seeds: Sequence[int], moves: Mapping[str, float],
-             lock: Iterable[str] = (), steps: int = 5) -> torch.Tensor:
+             lock: Iterable[str] = (), steps: int = 5, *, local: bool = False) -> torch.Tensor:
         """Images ``[len(seeds) * steps, C, H, W]``: for each seed a row from the original
-        (t = 0) to the full move (t = 1) in ``steps`` columns."""
+        (t = 0) to the full move (t = 1) in ``steps`` columns (``local``: the locked features
+        are held by :meth:`local_edit`)."""
         z = torch.cat([model.sample_latent(1, seed=s) for s in seeds])
-        rows = [self.edit(z, {k: t * v for k, v in moves.items()}, lock)
+        lock = list(lock)
+        edit = ((lambda z, m: self.local_edit(model, z, m, lock)) if local
+                else (lambda z, m: self.edit(z, m, lock)))
+        rows = [edit(z, {k: t * v for k, v in moves.items()})
                 for t in torch.linspace(0, 1, steps).tolist()]
         z_grid = torch.stack(rows, dim=1).reshape(-1, *z.shape[1:])
         with torch.no_grad():

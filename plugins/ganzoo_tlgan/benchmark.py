@@ -27,14 +27,19 @@ def _spearman(x: torch.Tensor, y: torch.Tensor) -> float:
     return float((rx @ ry) / (rx.norm() * ry.norm()))
 
 
-def axis_figures(model, axes, *, seeds: int = 200, lock=("class",)) -> dict:
+def axis_figures(model, axes, *, seeds: int = 200, lock=("class",), local: bool = False) -> dict:
+    """The thickness walk's figures; ``local``: locked features held by the local lock."""
     from ganzoo.editing.measure import thickness
     from ganzoo.metrics.digits_classifier import predict
 
     alphas = torch.linspace(-2, 2, 9)
     z = torch.cat([model.sample_latent(1, seed=10_000 + s) for s in range(seeds)])
-    direction = axes.direction("thickness", lock)
-    walk = z.unsqueeze(0) + alphas.view(-1, 1, 1, 1, 1) * direction.view(1, 1, -1, 1, 1)
+    if local:
+        walk = torch.stack([axes.local_edit(model, z, {"thickness": float(a)}, lock)
+                            for a in alphas.tolist()])
+    else:
+        direction = axes.direction("thickness", lock)
+        walk = z.unsqueeze(0) + alphas.view(-1, 1, 1, 1, 1) * direction.view(1, 1, -1, 1, 1)
     with torch.no_grad():
         images = model.generate(0, z=walk.reshape(-1, *z.shape[1:]))
     measured = thickness(images).view(len(alphas), seeds)
@@ -42,7 +47,7 @@ def axis_figures(model, axes, *, seeds: int = 200, lock=("class",)) -> dict:
     classes = probs.argmax(1).view(len(alphas), seeds)
     confident = probs.max(1).values.view(len(alphas), seeds)[4] > 0.9  # at α = 0
     rho = torch.tensor([_spearman(alphas, measured[:, i]) for i in range(seeds)])
-    return {"lock": list(lock), "seeds": seeds, "alphas": alphas.tolist(),
+    return {"lock": list(lock), "local": local, "seeds": seeds, "alphas": alphas.tolist(),
             "rho_mean_curve": round(_spearman(alphas, measured.mean(1)), 4),
             "rho_median": round(float(rho.median()), 4),
             "rho_ge_0.9": round(float((rho >= 0.9).double().mean()), 4),
@@ -114,6 +119,8 @@ def main(argv=None) -> None:
                     generator_name="dcgan-digits")
     report = {"fit": [dict(f) for f in axes.features], "samples": args.samples,
               "thickness_class_locked": axis_figures(model, axes, seeds=args.seeds),
+              "thickness_class_locked_locally": axis_figures(model, axes, seeds=args.seeds,
+                                                             local=True),
               "thickness_unlocked": axis_figures(model, axes, seeds=args.seeds, lock=())}
     print(json.dumps(report, indent=2), flush=True)
     proj, encoder, images = projection_figures(model, real=args.real,

@@ -74,9 +74,12 @@ def fit(model, features, out, samples, seed, as_json) -> None:
               help="Seeds of the latents to edit, one row each.")
 @click.option("--steps", default=5, show_default=True, type=click.IntRange(2, 64),
               help="Columns from the original (first) to the full move (last).")
+@click.option("--local-lock", is_flag=True,
+              help="Also hold the locked features by their local gradient at every small step "
+                   "(needs differentiable feature extractors; keeps a class far more reliably).")
 @click.option("-o", "--output", default="edit.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG grid to write.")
-def apply(model, axes_ref, moves, lock, seeds, steps, output) -> None:
+def apply(model, axes_ref, moves, lock, seeds, steps, local_lock, output) -> None:
     """Move MODEL's latents along feature axes AXES (a folder or Hub repo); write a grid."""
     import ganzoo
     from ganzoo.images import save_grid
@@ -90,7 +93,7 @@ def apply(model, axes_ref, moves, lock, seeds, steps, output) -> None:
         axes.direction(name, locks)
     net = ganzoo.load(model)
     axes.check_generator(net, model)
-    images = axes.walk(net, _seeds(seeds), parsed, locks, steps=steps)
+    images = axes.walk(net, _seeds(seeds), parsed, locks, steps=steps, local=local_lock)
     click.echo(f"wrote {save_grid(images, output, nrow=steps)}")
 
 
