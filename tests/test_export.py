@@ -152,3 +152,28 @@ def test_a_one_way_image_to_image_model_refuses_a_direction(tmp_path):
     with pytest.raises(ExportError, match="pix2pix is an image-to-image model with a single "
                                           "generator"):
         export_onnx(tiny_model("pix2pix").eval(), tmp_path / "p.onnx", direction="ab")
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_stackgan_exports_the_path_after_its_text_encoder(tmp_path, stage):
+    torch.manual_seed(0)
+    model = tiny_model("stackgan", stage=stage, stage1="untrained" if stage == 2 else "").eval()
+    result = export_onnx(model, tmp_path / "stackgan.onnx", name="tiny-stackgan")
+    noises = {"noise1": "float32 [batch, 4]", **({"noise2": "float32 [batch, 4]"}
+                                                  if stage == 2 else {})}
+    assert result.inputs == {"embedding": "float32 [batch, 8]", "z": "float32 [batch, 4]",
+                             **noises}
+    assert metadata(result.path)["stage"] == str(stage)
+    # Captions encoded by the model, then the graph: the same images as model.generate.
+    model.learn_words(["a thick seven", "a thin one"])
+    embedding = model.embed_text(["a thick seven", "a thin one"])
+    g = torch.Generator().manual_seed(3)
+    inputs = {"embedding": embedding, "z": torch.randn(2, 4, generator=g),
+              **{name: torch.randn(2, 4, generator=g) for name in noises}}
+    with torch.no_grad():
+        expected = model.gen(*inputs.values()).numpy()
+    got = run(result.path, **{k: v.detach() for k, v in inputs.items()})
+    assert got.shape == (2, 1, 16 * stage, 16 * stage)
+    assert np.abs(got - expected).max() <= TOLERANCE
+    with pytest.raises(ExportError, match="single text-to-image generator"):
+        export_onnx(model, tmp_path / "x.onnx", direction="ab")

@@ -202,6 +202,18 @@ class TextToImage(nn.Module):
         return image
 
 
+class _TextToImageExport(nn.Module):
+    """:class:`TextToImage` without its text encoder, for ONNX: only the generator's weights."""
+
+    def __init__(self, gen: TextToImage):
+        super().__init__()
+        self.gen = gen
+
+    def forward(self, embedding: torch.Tensor, z: torch.Tensor, noise1: torch.Tensor,
+                noise2: torch.Tensor | None = None) -> torch.Tensor:
+        return self.gen(embedding, z, noise1, noise2)
+
+
 EXAMPLE_WORDS = ("red", "small", "yellow", "long", "white", "short")
 
 
@@ -299,6 +311,41 @@ class StackGAN(GANModel):
         noise1 = noise[:, cfg.z_dim:cfg.z_dim + cfg.condition_dim]
         noise2 = noise[:, cfg.z_dim + cfg.condition_dim:]
         return self.gen(embedding, z, noise1, noise2)
+
+    def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
+        """ONNX export of the text-to-image path after the text encoder: inputs ``embedding``
+        ``[batch, embedding_dim]`` (the encoder's output: ``model.embed_text(captions)``, or a
+        dataset's precomputed embeddings), ``z`` ``[batch, z_dim]`` and the conditioning
+        augmentation's noise ``noise1`` (and at stage 2 ``noise2``) ``[batch, condition_dim]``,
+        all N(0, I); output the image in [-1, 1]. Tokenising captions stays outside the graph."""
+        from ganzoo.export import DynamicAxis, ExportError, OnnxSpec
+
+        if direction is not None:
+            raise ExportError(f"direction {direction!r}: StackGAN has a single text-to-image "
+                              "generator; a direction is only for two-way models such as CycleGAN")
+        cfg = self.config
+        traced, checked = (2, (3, 1)) if batch is None else (batch, (batch,))
+        axis = {} if batch is not None else {0: DynamicAxis("batch")}
+        names = ("embedding", "z", "noise1", *(("noise2",) if cfg.stage == 2 else ()))
+        widths = (cfg.embedding_dim, cfg.z_dim, cfg.condition_dim,
+                  *((cfg.condition_dim,) if cfg.stage == 2 else ()))
+        rng = torch.Generator().manual_seed(0)
+
+        def inputs(n: int) -> tuple[torch.Tensor, ...]:
+            return tuple(torch.randn(n, w, generator=rng).to(self.device) for w in widths)
+
+        return OnnxSpec(
+            module=_TextToImageExport(self.gen), input_names=names,
+            example_inputs=inputs(traced), dynamic_axes={name: axis for name in names},
+            check_inputs=tuple(inputs(n) for n in checked),
+            reference=lambda *args: self.gen(*args),
+            doc=f"StackGAN stage {cfg.stage}: text embedding [batch, {cfg.embedding_dim}], z "
+                f"[batch, {cfg.z_dim}] and conditioning noise [batch, {cfg.condition_dim}] "
+                f"{'x2 ' if cfg.stage == 2 else ''}~ N(0, I) -> image [batch, {cfg.channels}, "
+                f"{cfg.resolution}, {cfg.resolution}] in [-1, 1]. Captions are encoded outside "
+                "the graph (ganzoo: model.embed_text).",
+            metadata={"embedding_dim": str(cfg.embedding_dim), "z_dim": str(cfg.z_dim),
+                      "condition_dim": str(cfg.condition_dim), "stage": str(cfg.stage)})
 
     def preview(self, n: int, *, seed: int, batch: dict | None = None) -> torch.Tensor:
         """Images for the held-out items of ``batch`` (their captions or embeddings)."""
