@@ -6,7 +6,8 @@
   conditional models also get a class choice;
 - with TL-GAN feature axes (``axes``, see docs/editing.md): one slider per axis moving the sampled
   latents along it, and features to lock (moves stay orthogonal to the locked axes);
-- image-to-image models: upload an image, get its translation (two-way models: a direction).
+- image-to-image models: upload an image, get its translation (two-way models: a direction);
+- text-to-image models: captions (one per line), each drawn for a few seeds.
 
 :func:`launch` serves it on loopback (``127.0.0.1``) by default, without share links or usage
 analytics, so it runs offline. Gradio is the optional ``serve`` extra.
@@ -70,12 +71,15 @@ class Demo:
         self.two_way = is_two_way(model)
         self.axes = axes
         self._lock = threading.Lock()  # one model, many browser tabs: run one call at a time
-        if self.task not in ("unconditional", "conditional", "image-to-image"):
+        if self.task not in ("unconditional", "conditional", "image-to-image", "text-to-image"):
             raise ServeError(f"{self.name} is a {self.task} model; the demo page shows "
-                             "unconditional, conditional and image-to-image models")
+                             "unconditional, conditional, image-to-image and text-to-image "
+                             "models")
         if axes is not None:
-            if not hasattr(model, "sample_latent") or self.task == "image-to-image":
-                raise ServeError(f"axes move a generator's latents; {self.name} is an "
+            if not hasattr(model, "sample_latent") or self.task in ("image-to-image",
+                                                                     "text-to-image"):
+                article = "an" if self.task[0] in "aeiou" else "a"
+                raise ServeError(f"axes move a generator's latents; {self.name} is {article} "
                                  f"{self.task} model")
             axes.check_generator(model, name)
 
@@ -106,6 +110,25 @@ class Demo:
                 kwargs["z"] = z
             images = self.model.generate(count, seed=seed, **kwargs)
         return to_pil(images)
+
+    def caption(self, text: str, seed: int, count: int):
+        """A PIL grid: one row per caption (a line of ``text``), ``count`` images each."""
+        import torch
+
+        captions = [line.strip() for line in (text or "").splitlines() if line.strip()]
+        if not captions:
+            raise ServeError("write a caption first (one per line)")
+        seed, count = int(seed), int(count)
+        if not 1 <= count * len(captions) <= MAX_COUNT:
+            raise ServeError(f"{len(captions)} caption(s) x {count} image(s): at most "
+                             f"{MAX_COUNT} images at once")
+        with self._lock, torch.no_grad():
+            try:
+                images = self.model.generate(count * len(captions), seed=seed,
+                                             text=[c for c in captions for _ in range(count)])
+            except ValueError as exc:  # e.g. a word the model never saw
+                raise ServeError(str(exc)) from None
+        return to_pil(images, nrow=count)
 
     def translate(self, image, direction: str = "ab"):
         """The translation of a PIL ``image`` as a PIL image (same size)."""
@@ -162,6 +185,20 @@ def build_app(model, axes=None, *, name: str | None = None):
             button = gr.Button("Translate", variant="primary", elem_id="ganzoo-run")
             button.click(shown(demo.translate), inputs, output)
             source.upload(shown(demo.translate), inputs, output)
+            return app
+        if demo.task == "text-to-image":
+            with gr.Row():
+                with gr.Column(scale=1):
+                    text = gr.Textbox(label="captions (one per line)", lines=3,
+                                      elem_id="ganzoo-text")
+                    seed = gr.Slider(0, 999, value=0, step=1, label="seed", elem_id="ganzoo-seed")
+                    count = gr.Slider(1, 8, value=4, step=1, label="images per caption",
+                                      elem_id="ganzoo-count")
+                    button = gr.Button("Generate", variant="primary", elem_id="ganzoo-run")
+                output = gr.Image(type="pil", label="samples", elem_id="ganzoo-output",
+                                  format="png", interactive=False, scale=2,
+                                  buttons=["download", "fullscreen"])
+            button.click(shown(demo.caption), [text, seed, count], output)
             return app
         with gr.Row():
             with gr.Column(scale=1):

@@ -190,9 +190,28 @@ def test_the_page_refuses_what_it_cannot_show(digits, axes):
         build_app(ganzoo.create("dcgan", z_dim=64, resolution=32, channels=1), axes)
     with pytest.raises(ServeError, match="upload an image first"):
         Demo(tiny_model("pix2pix")).translate(None)
-    with pytest.raises(ServeError, match="stackgan is a text-to-image model; the demo page "
-                                         "shows unconditional, conditional and image-to-image"):
-        Demo(tiny_model("stackgan"))
+    with pytest.raises(ServeError, match="axes move a generator's latents; stackgan is a "
+                                         "text-to-image model"):
+        Demo(tiny_model("stackgan"), axes)
+
+
+def test_a_text_to_image_model_draws_the_captions_written():
+    torch.manual_seed(0)
+    model = tiny_model("stackgan").eval()
+    model.learn_words(["a thick seven", "a thin one"])
+    demo = Demo(model)
+    page = demo.caption("a thick seven\n\na thin one\n", seed=5, count=2)
+    with torch.no_grad():
+        expected = to_pil(model.generate(4, seed=5, text=["a thick seven"] * 2 + ["a thin one"] * 2),
+                          nrow=2)
+    assert np.array_equal(rgb(page), rgb(expected))
+    with pytest.raises(ServeError, match="write a caption first"):
+        demo.caption("  \n", seed=0, count=1)
+    with pytest.raises(ServeError, match="'purple'"):
+        demo.caption("a purple seven", seed=0, count=1)
+    with pytest.raises(ServeError, match="at most 16 images at once"):
+        demo.caption("a thick seven\n" * 3, seed=0, count=8)
+    build_app(model)  # the page builds, with its caption box
 
 
 def test_a_two_way_model_translates_in_the_direction_chosen():
