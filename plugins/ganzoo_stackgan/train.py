@@ -17,6 +17,7 @@ import torch
 
 from ganzoo.bundle import load_into
 from ganzoo.errors import CheckpointError, GanzooError
+from ganzoo.training.schedules import set_lr
 
 from .config import STAGE1_FIELDS, UNTRAINED
 from .matching import matching_loss, same_text, wrong_index
@@ -87,18 +88,13 @@ def lr_factor(step: int, cfg) -> float:
     return cfg.lr_decay ** (step // cfg.lr_decay_every) if cfg.lr_decay_every else 1.0
 
 
-def _set_lr(optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
 def sync_vocabulary(model, batch: dict, ctx) -> None:
     """Stage 1 with the ``"captions"`` encoder: learn the batch's new words. The vocabulary is
     kept in ``ctx.state`` too, so a resumed run (whose config starts empty again) gets it back."""
     if model.config.text_encoder != "captions" or model.config.stage != 1:
         return
     saved = ctx.state.get(_VOCABULARY)
-    if saved is not None and saved.numel():
+    if saved is not None and saved.numel() and not model.config.vocabulary:  # a resumed run
         words = tuple(bytes(saved.cpu().tolist()).decode("utf-8").split("\n"))
         if len(words) > len(model.config.vocabulary):
             model.config = attrs.evolve(model.config, vocabulary=words)
@@ -114,8 +110,8 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     adversarial = ctx.loss(cfg.loss)
     kl = ctx.loss("kl")
     factor = lr_factor(ctx.step, cfg)
-    _set_lr(opt.gen, cfg.lr_gen * factor)
-    _set_lr(opt.disc, cfg.lr_disc * factor)
+    set_lr(opt.gen, cfg.lr_gen * factor)
+    set_lr(opt.disc, cfg.lr_disc * factor)
     sync_vocabulary(model, batch, ctx)
     real = batch["image"]
     if real.shape[-1] != model.config.resolution or real.shape[1] != model.config.channels:
@@ -177,7 +173,7 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
 
 def pretrain_text_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     """One step of the joint image-text embedding (the GAN does not train in these steps)."""
-    _set_lr(opt.text, ctx.cfg.text_pretrain_lr)
+    set_lr(opt.text, ctx.cfg.text_pretrain_lr)
     with ctx.autocast():
         text = model.embed_batch(batch)
         loss, top1 = matching_loss(text, model.disc.matcher(batch["image"]),
