@@ -37,7 +37,10 @@ def tiny_model(name: str, **overrides: Any):
 
 
 def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overrides: Any) -> list:
-    """Run ``steps`` of ``trainer``'s step function on ``batch``; returns each step's losses."""
+    """Run ``steps`` of ``trainer``'s step function on ``batch``; returns each step's losses.
+
+    In fp32 (``amp = "none"``) unless ``amp`` is given, so that a test's expected values do not
+    depend on whether the machine has native bf16."""
     from types import SimpleNamespace
 
     import torch
@@ -49,7 +52,7 @@ def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overri
     from .training.context import StepContext
 
     entry = plugins.registry("trainers").get(trainer)
-    cfg = structure({"device": "cpu", **train_overrides}, entry.config_cls or TrainConfig,
+    cfg = structure({"device": "cpu", "amp": "none", **train_overrides}, entry.config_cls or TrainConfig,
                     section="train")
     ctx = StepContext(cfg, torch.device("cpu"))
     opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))

@@ -46,10 +46,10 @@ class TrainConfig:
     lr_disc: float = attrs.field(default=2e-4, validator=[finite, v.gt(0.0)])
     betas: tuple[float, float] = attrs.field(default=(0.5, 0.999), validator=_betas)
     device: str = attrs.field(default="auto", validator=_device)
-    #: Mixed precision. ``"auto"``: bf16 where the device computes it natively (CUDA GPUs with
-    #: bf16, CPUs with AVX512-BF16/AMX), fp16 with loss scaling on older GPUs, else none. The
-    #: default stays ``"none"`` so that a recipe means the same arithmetic on every machine.
-    amp: Literal["none", "bf16", "fp16", "auto"] = "none"
+    #: Mixed precision. ``"auto"`` (the default): bf16 where the device computes it natively (CUDA
+    #: GPUs with bf16, CPUs with AVX512-BF16 or AMX), fp16 with loss scaling on older GPUs, else
+    #: fp32. ``"none"`` is fp32 everywhere: the same arithmetic on every machine.
+    amp: Literal["none", "bf16", "fp16", "auto"] = "auto"
     channels_last: bool = False
     ema: float = attrs.field(default=0.0, validator=[v.ge(0.0), v.lt(1.0)])
     num_workers: int = attrs.field(default=0, validator=[v.ge(0), v.le(256)])

@@ -25,7 +25,7 @@ def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4
     cfg = structure({"device": "cpu", "amp": amp if fast else "none",
                      "channels_last": fast}, entry.config_cls, section="train")
     ctx = StepContext(cfg, torch.device("cpu"))
-    ctx.freeze = ctx.fused_adam = fast
+    ctx.freeze = ctx.fused_adam = ctx.release_grads = fast
     if fast:
         model = model.to(memory_format=torch.channels_last)
     if compile:  # as the training loop does with [train] compile = true
@@ -74,14 +74,56 @@ def test_compile_keeps_the_names_of_checkpoints_and_weights(tiny_recipe, tmp_pat
     assert list(state_tensors(session.model)) == list(state_tensors(plain.model))
 
 
-def test_auto_precision_picks_what_the_device_runs_natively(monkeypatch):
+def test_auto_precision_is_the_default_and_picks_what_the_device_runs_natively(monkeypatch):
     from ganzoo.training.context import native_amp
 
-    cfg = structure({"amp": "auto", "device": "cpu"}, ganzoo.TrainConfig, section="train")
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    cfg = structure({"device": "cpu"}, ganzoo.TrainConfig, section="train")
+    assert cfg.amp == "auto"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     assert StepContext(cfg, torch.device("cpu")).amp_dtype is torch.bfloat16
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert StepContext(cfg, torch.device("cpu")).amp == "bf16"
+    # AVX-512 without native bf16: oneDNN would emulate bf16, slower than fp32, so fp32 it is.
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
     assert StepContext(cfg, torch.device("cpu")).amp == "none"
+    assert StepContext(cfg, torch.device("cpu")).amp_dtype is None
+    fixed = structure({"device": "cpu", "amp": "none"}, ganzoo.TrainConfig, section="train")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert StepContext(fixed, torch.device("cpu")).amp_dtype is None  # "none" means fp32
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     assert native_amp(torch.device("cuda")) == "fp16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert native_amp(torch.device("cuda")) == "bf16"
     assert native_amp(torch.device("mps")) == "none"
+
+
+def test_update_releases_gradients_after_the_step_unless_told_to_keep_them():
+    net = torch.nn.Linear(3, 2)
+    cfg = structure({"device": "cpu"}, ganzoo.TrainConfig, section="train")
+    ctx = StepContext(cfg, torch.device("cpu"))
+    opt = ctx.adam(net.parameters(), lr=0.1)
+    before = net.weight.detach().clone()
+    ctx.update(opt, net(torch.ones(4, 3)).square().mean())
+    assert not torch.equal(net.weight, before)  # the step happened
+    assert all(p.grad is None for p in net.parameters())  # and its gradients are gone
+    ctx.release_grads = False  # the reference step keeps them until the next zero_grad
+    ctx.update(opt, net(torch.ones(4, 3)).square().mean())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_autocast_caches_weight_copies_only_when_autograd_keeps_them():
+    cfg = structure({"device": "cpu", "amp": "bf16"}, ganzoo.TrainConfig, section="train")
+    ctx = StepContext(cfg, torch.device("cpu"))
+    net = torch.nn.Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 8, 8)
+    with ctx.autocast():
+        assert torch.is_autocast_cache_enabled()
+        trained = net(x)
+    with torch.no_grad(), ctx.autocast():
+        assert not torch.is_autocast_cache_enabled()  # inference: copies dropped after each op
+        inferred = net(x)
+    assert inferred.dtype == trained.dtype == torch.bfloat16
+    torch.testing.assert_close(inferred, trained.detach())

@@ -17,6 +17,7 @@ from PIL import Image
 import ganzoo
 from ganzoo import CheckpointError, Recipe, RunDirError, TrainingDiverged
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
+from ganzoo.training.context import native_amp
 from ganzoo.training.loop import resume, train
 from ganzoo.bundle import state_tensors
 
@@ -49,6 +50,9 @@ def test_a_run_writes_weights_samples_metrics_and_the_resolved_recipe(tiny_recip
     assert Recipe.from_toml(run_dir / "recipe.toml").model == Recipe.from_toml(tiny_recipe).model
     info = json.loads((run_dir / "run.json").read_text())
     assert info["plugins"]["dcgan"]["version"] == ganzoo.__version__ and info["torch"]
+    # amp = "auto" (the default) is recorded as the precision it resolved to on this machine.
+    assert info["device"] == "cpu" and info["processes"] == 1
+    assert info["precision"] == native_amp(torch.device("cpu"))
     # The run directory is loadable, and its samples reproducible for a seed.
     model = ganzoo.load(str(run_dir))
     assert not model.training

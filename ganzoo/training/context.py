@@ -46,8 +46,11 @@ def native_amp(device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if device.type == "cpu":
-        mkldnn = torch.backends.mkldnn
-        if mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        # Native bf16 instructions only: oneDNN also runs bf16 on plain AVX-512 by emulation,
+        # which is slower than fp32, so "supports bf16" is not enough for a default.
+        checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
+                  getattr(torch.cpu, "_is_amx_tile_supported", None))
+        if any(check is not None and check() for check in checks):
             return "bf16"
     return "none"
 
@@ -81,10 +84,14 @@ class StepContext:
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self._losses: dict[str, Any] = {}
         #: ``frozen`` skips weight gradients of the network not being updated; the reference
-        #: step of the benchmarks turns this off to do exactly what the papers' code does.
+        #: step of the benchmarks turns this and the next two off, to do exactly what the papers'
+        #: code does.
         self.freeze = True
         #: The fused Adam kernel where the device has one (off: the per-tensor reference loop).
         self.fused_adam = True
+        #: Release each optimizer's gradients right after its step (off: they live until the
+        #: next ``zero_grad``, as in the reference code).
+        self.release_grads = True
         #: Tensors a trainer keeps between steps (CycleGAN's image pool ...): saved in every
         #: checkpoint and restored on resume, so a resumed run continues exactly. Never part of
         #: the published weights.
@@ -105,9 +112,17 @@ class StepContext:
 
     # -- precision and memory format --------------------------------------------------------
     def autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision for the block, if the recipe asks for it.
+
+        Low-precision copies of the weights are cached only where autograd keeps them anyway
+        (gradients enabled, a weight used twice in one step casts once); under ``no_grad``
+        (sample grids, evaluation) each copy is dropped after its operation, so inference needs
+        no more memory than in fp32.
+        """
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
+                              cache_enabled=torch.is_grad_enabled())
 
     def to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         channels_last = getattr(self.cfg, "channels_last", False)
@@ -130,7 +145,9 @@ class StepContext:
     def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, *, key: str = "") -> None:
         """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling).
 
-        Under torchrun the gradients are averaged over the ranks between backward and step.
+        Under torchrun the gradients are averaged over the ranks between backward and step. The
+        gradients are released after the step: a GAN step updates its networks in turn, and one
+        network's gradients need not stay alive while the next one computes its own.
         """
         opt.zero_grad(set_to_none=True)
         params = [p for group in opt.param_groups for p in group["params"]]
@@ -145,6 +162,8 @@ class StepContext:
             loss.backward()
             distributed.average_gradients(params, self.world)
             opt.step()
+        if self.release_grads:
+            opt.zero_grad(set_to_none=True)
 
     @contextlib.contextmanager
     def frozen(self, *modules: nn.Module) -> Iterator[None]:

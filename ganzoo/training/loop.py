@@ -388,7 +388,9 @@ def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool =
 
     def prepare() -> None:
         _make_dir(run_dir)
-        rundir.prepare_new(run_dir, recipe)
+        rundir.prepare_new(run_dir, recipe, hardware={
+            "device": str(session.device), "precision": session.ctx.amp,
+            "processes": session.world.size})
 
     return _run_in(session, prepare, progress=progress)
 

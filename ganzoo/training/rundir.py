@@ -3,7 +3,8 @@
 ```
 RUN/
   recipe.toml              the fully resolved recipe (re-read by --resume)
-  run.json                 versions of ganzoo, its plugins, torch; the command line
+  run.json                 versions of ganzoo, its plugins, torch; the command line; the device
+                           and the precision it trained in
   metrics.jsonl            one JSON object per logged step
   samples/step-000500.png  sample grids; samples/final.png at the end
   checkpoint.safetensors   the latest checkpoint (atomic)
@@ -128,8 +129,9 @@ def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / f"{recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def prepare_new(run_dir: Path, recipe: Recipe) -> None:
-    """Create ``run_dir`` for a new run; refuse one that already holds files."""
+def prepare_new(run_dir: Path, recipe: Recipe, hardware: dict | None = None) -> None:
+    """Create ``run_dir`` for a new run; refuse one that already holds files. ``hardware``
+    (the device, the precision ``amp = "auto"`` resolved to, the process count) joins run.json."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: exists and is not a directory")
     if run_dir.is_dir() and any(p.name not in (LOCK_NAME, "run.pid") for p in run_dir.iterdir()):
@@ -151,6 +153,7 @@ def prepare_new(run_dir: Path, recipe: Recipe) -> None:
         "python": platform.python_version(),
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **(hardware or {}),
     })
 
 
