@@ -21,10 +21,14 @@ STANDARD = {
     "stackgan-stage2-256": ("stackgan", {"stage": 2, "stage1": "untrained",
                                          "text_encoder": "embeddings", "stage1_resolution": 64,
                                          "stage2_resolution": 256}, 64),
+    # Stage II at 256x256 with batch 4: a size a CPU can time.
+    "stackgan-stage2-256-b4": ("stackgan", {"stage": 2, "stage1": "untrained",
+                                            "text_encoder": "embeddings", "stage1_resolution": 64,
+                                            "stage2_resolution": 256}, 4),
 }
 
 
-#: Data loading alone (the ``loader`` suite): name -> (dataset, [data] table, batch size).
+#: Data loading alone (the ``load`` suite): name -> (dataset, [data] table, batch size).
 LOADERS = {
     "digits-32": ("digits", {"resolution": 32}, 64),
     "photo-pairs-64": ("photo-pairs", {"task": "edges2photo", "resolution": 64,

@@ -1,14 +1,16 @@
 """Time a training step and generator inference for every architecture, twice: an eager fp32
 reference step (what the papers' code does: per-tensor Adam, no frozen discriminator) and
-ganzoo's fast path (fused Adam, frozen discriminator, and on CPUs with bf16 support, bf16
-autocast with channels_last). Synthetic tensors, fixed seeds, warm-up, then the median and
+ganzoo's default fast path (fused Adam, frozen discriminator, gradients released after each
+update, and ``amp = "auto"``: bf16 autocast on GPUs and on CPUs with native bf16). Inference's
+fast mode is the generator under that autocast (``torch.autocast`` around ``model.generate``;
+ganzoo's own inference stays fp32). Synthetic tensors, fixed seeds, warm-up, then the median and
 spread of timed steps. Each (configuration, mode) runs in its own process for a clean peak-memory
 figure, while the two modes' steps are timed interleaved in one process, so that the machine's
 drift affects both alike (compare ratios, not absolute figures, on shared machines).
 
     python -m benchmarks.run --suite train --device cpu --json results.json
 
-The ``loader`` suite times data loading alone (the embedded datasets through ganzoo's seeded
+The ``load`` suite times data loading alone (the embedded datasets through ganzoo's seeded
 step loader, with 0 and 2 workers), to show the loader is not what limits training.
 """
 
@@ -24,13 +26,12 @@ import time
 
 
 def fast_options(device: str) -> dict:
-    """ganzoo's fast path on ``device``: ``amp = "auto"`` resolved, channels_last with it."""
+    """ganzoo's defaults on ``device``: ``amp = "auto"`` resolved (channels_last stays opt-in)."""
     import torch
 
     from ganzoo.training.context import native_amp
 
-    amp = native_amp(torch.device(device))
-    return {"amp": amp, "channels_last": amp != "none"}
+    return {"amp": native_amp(torch.device(device)), "channels_last": False}
 
 
 def setup(name: str, suite: str, mode: str, device: str):
@@ -57,7 +58,7 @@ def setup(name: str, suite: str, mode: str, device: str):
     cfg = structure({"batch_size": batch_size, "device": device, **options},
                     entry.config_cls or ganzoo.TrainConfig, section="train")
     ctx = StepContext(cfg, dev)
-    ctx.freeze = ctx.fused_adam = mode == "fast"
+    ctx.freeze = ctx.fused_adam = ctx.release_grads = mode == "fast"
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     batch = ctx.to_device(model.example_batch(batch_size,
@@ -76,7 +77,8 @@ def setup(name: str, suite: str, mode: str, device: str):
             torch.cuda.synchronize()
 
     info = {"config": name, "architecture": architecture, "suite": suite, "mode": mode,
-            "options": {**options, "fused_adam": ctx.fused_adam, "frozen_d": ctx.freeze},
+            "options": {**options, "fused_adam": ctx.fused_adam, "frozen_d": ctx.freeze,
+                        "release_grads": ctx.release_grads},
             "batch_size": batch_size}
     return once, info
 
@@ -113,7 +115,7 @@ def loader_rate(name: str, workers: int, batches: int) -> dict:
     start = time.perf_counter()
     count = sum(1 for _ in iterator)
     elapsed = time.perf_counter() - start
-    return {"config": name, "suite": "loader", "dataset": dataset_name, "workers": workers,
+    return {"config": name, "suite": "load", "dataset": dataset_name, "workers": workers,
             "batch_size": batch_size, "batches": count,
             "images_per_s": count * batch_size / elapsed, "torch": torch.__version__,
             "threads": torch.get_num_threads()}
@@ -170,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", choices=["train", "infer", "loader", "all"], default="all")
+    parser.add_argument("--suite", choices=["train", "infer", "load", "loader", "all"],
+                        default="all", help="load: data loading alone (also spelt loader)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--config", action="append", choices=sorted(STANDARD),
                         help="only these configurations (repeatable)")
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.suite == "loader":
+        args.suite = "load"
     if args.time_child:
         print(json.dumps(time_pair(*args.time_child, args.device, args.steps, args.warmup)))
         return
@@ -187,18 +192,18 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(peak_memory(*args.memory_child, args.device)))
         return
     common = ["--device", args.device, "--steps", str(args.steps), "--warmup", str(args.warmup)]
-    suites = ["train", "infer"] if args.suite in ("all", "loader") else [args.suite]
+    suites = ["train", "infer"] if args.suite in ("all", "load") else [args.suite]
     results = []
-    if args.suite in ("loader", "all"):
+    if args.suite in ("load", "all"):
         from .configs import LOADERS
 
         for name in sorted(LOADERS):
             for workers in (0, 2):
                 row = loader_rate(name, workers, batches=max(20, args.steps))
                 results.append(row)
-                print(f"{name:<16} loader {workers} workers {row['images_per_s']:10.1f} img/s",
+                print(f"{name:<16} load {workers} workers {row['images_per_s']:10.1f} img/s",
                       flush=True)
-        if args.suite == "loader":
+        if args.suite == "load":
             suites = []
     for name in (args.config or sorted(STANDARD)) if suites else ():
         for suite in suites:

@@ -1,0 +1,44 @@
+"""The benchmark runner works and reports what the issue asks of each row. It measures nothing
+here: one step of the smallest configuration, only to check the report's shape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+
+def run_bench(*args: str, tmp_path) -> list[dict]:
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", *args, "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())["results"]
+
+
+@pytest.mark.slow
+def test_train_rows_name_configuration_options_versions_and_memory_of_both_modes(tmp_path):
+    rows = run_bench("--suite", "train", "--config", "cgan-32", "--steps", "1", "--warmup", "0",
+                     tmp_path=tmp_path)
+    eager, fast = rows
+    assert (eager["mode"], fast["mode"]) == ("eager", "fast")
+    for row in rows:
+        assert row["config"] == "cgan-32" and row["suite"] == "train" and row["batch_size"] == 64
+        assert row["device"] == "cpu" and row["torch"] and row["threads"] >= 1
+        assert row["images_per_s"] > 0 and row["peak_memory_bytes"] > 0
+        low, high = row["spread_s"]
+        assert low <= row["median_s"] <= high
+    # The reference step is plain fp32; the fast path is ganzoo's defaults on this machine.
+    assert eager["options"] == {"amp": "none", "channels_last": False, "fused_adam": False,
+                                "frozen_d": False, "release_grads": False}
+    assert fast["options"]["fused_adam"] and fast["options"]["frozen_d"]
+    assert fast["speedup_vs_eager"] == pytest.approx(eager["median_s"] / fast["median_s"])
+
+
+def test_load_suite_times_the_data_loader_alone(tmp_path):
+    rows = run_bench("--suite", "load", "--steps", "1", tmp_path=tmp_path)
+    assert {(r["config"], r["workers"]) for r in rows} >= {("digits-32", 0), ("digits-32", 2)}
+    assert all(r["suite"] == "load" and r["images_per_s"] > 0 for r in rows)
