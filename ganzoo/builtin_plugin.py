@@ -33,6 +33,8 @@ def register_losses(registry) -> None:
         ("identity", "identity", "reconstruction", "Identity mapping |G(y) - y| (CycleGAN)."),
         ("kl", "kl_normal", "regularizer",
          "KL(N(mu, sigma^2) || N(0, I)), conditioning augmentation (Zhang et al. 2017)."),
+        ("gradient-magnitude", "gradient_magnitude", "reconstruction",
+         "|grad luma(pred)| vs |grad luma(target)|, L1 at 3 scales: sharp, sign-free edges."),
     ]:
         registry.add(name=name, kind=kind, fn=f"{_LOSSES}:{fn}", summary=summary)
 

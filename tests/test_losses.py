@@ -205,4 +205,32 @@ def test_gradient_penalty_bf16_gives_float32():
 
 
 def test_public_api_is_exactly_the_documented_losses():
-    assert sorted(losses.__all__) == sorted(PAIRED + SINGLE + ["gradient_penalty"])
+    assert sorted(losses.__all__) == sorted(PAIRED + SINGLE
+                                            + ["gradient_penalty", "gradient_magnitude"])
+
+
+def test_gradient_magnitude_is_sign_free_and_draws_edges_where_the_target_has_them():
+    step = torch.zeros(1, 3, 16, 16)
+    step[..., 8:] = 1.0  # a vertical edge, light on the right
+    flat = torch.full_like(step, 0.5)
+    assert losses.gradient_magnitude(step, -step).item() < 1e-6  # dark or light side: the same
+    assert losses.gradient_magnitude(step, step).item() < 1e-6
+    assert losses.gradient_magnitude(flat, step).item() > 0.05
+    assert losses.gradient_magnitude(flat.bfloat16(), step.bfloat16()).dtype == torch.float32
+    magnitude = losses.luma_gradient_magnitude(step)[0, 0]
+    assert magnitude[:, 7].min() > 0.99 and magnitude[:, :7].max() < 1e-3  # one luma unit, at x=7
+    # Optimising a nearly flat image against it puts an edge where the target's is, and nowhere
+    # else. (A perfectly flat image is a stationary point: a magnitude has no gradient at zero.)
+    image = (flat + 0.01 * torch.randn(flat.shape, generator=torch.Generator().manual_seed(0))
+             ).requires_grad_(True)
+    opt = torch.optim.Adam([image], lr=0.05)
+    first = losses.gradient_magnitude(image, step).item()
+    for _ in range(300):
+        opt.zero_grad()
+        loss = losses.gradient_magnitude(image, step)
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.1 * first
+    drawn = losses.luma_gradient_magnitude(image.detach())[0, 0]
+    assert drawn[:, 7].mean() > 0.9  # a full step at the target's edge
+    assert drawn[:, :5].mean() < 0.05 and drawn[:, 9:].mean() < 0.05  # flat on either side

@@ -143,3 +143,17 @@ def test_a_missing_paired_folder_names_it_and_the_layout(tmp_path):
     with pytest.raises(DataError, match=f"paired folder {tmp_path / 'nope'} does not exist; "
                                         "expected train/, val/, test/ .*--set data.root=PATH"):
         build_folder(PairedFolderConfig(root=tmp_path / "nope"), "train")
+
+
+def test_photo_pairs_train_sizes_add_scales_for_training_crops_only():
+    cfg = PhotoPairsConfig(resolution=16, photo_size=32, items=64, train_sizes=[16, 48])
+    train = build_photos(cfg, "train")
+    # astronaut is square: the photo at photo_size, then at each extra size
+    assert [tuple(s.shape[-2:]) for s, _ in train.sizes[0]] == [(32, 32), (16, 16), (48, 48)]
+    assert all(train[i]["source"].shape == (1, 16, 16) for i in range(len(train)))
+    plain = PhotoPairsConfig(resolution=16, photo_size=32, items=64)
+    test, plain_test = build_photos(cfg, "test"), build_photos(plain, "test")
+    assert len(test) == len(plain_test)  # held-out tiles stay at photo_size
+    assert all(torch.equal(test[i]["target"], plain_test[i]["target"]) for i in range(len(test)))
+    with pytest.raises(ValueError, match=r"train_sizes \[24\] are smaller than resolution = 32"):
+        PhotoPairsConfig(resolution=32, photo_size=64, train_sizes=[24, 64])

@@ -161,6 +161,20 @@ def test_the_step_uses_lambda_l1_and_the_scheduled_rates():
         train_step({"source": batch["source"][:, :1], "target": batch["target"]}, model, opt, ctx)
 
 
+
+def test_grad_weight_adds_the_gradient_magnitude_loss_to_the_generator():
+    from ganzoo.testing import train_steps
+
+    model = tiny_model("pix2pix")
+    batch = model.example_batch(2, generator=torch.Generator().manual_seed(0))
+    plain = train_steps(model, "pix2pix", batch, steps=1)[0]
+    assert "loss_g_grad" not in plain  # off by default: the paper's objective
+    with_grad = train_steps(model, "pix2pix", batch, steps=2, grad_weight=50.0)
+    assert all(0 < s["loss_g_grad"] < math.inf for s in with_grad)
+    with pytest.raises(ValueError, match="grad_weight"):
+        train_steps(model, "pix2pix", batch, steps=1, grad_weight=-1.0)
+
+
 TINY_PHOTOS = {
     "architecture": "pix2pix", "seed": 0,
     "data": {"dataset": "photo-pairs", "resolution": 32, "photo_size": 64, "items": 64},

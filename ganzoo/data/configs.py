@@ -106,6 +106,11 @@ class PhotoPairsConfig:
     hue by up to that fraction of the colour circle, so the few training photos' colours cannot
     simply be memorised; the test split is the tiles of two whole photos
     held out from training (``chelsea`` the cat and scikit-learn's ``flower``).
+
+    ``train_sizes`` adds scale augmentation: the training photos are also resized so their
+    shorter side is each of these sizes (edges detected at that size), and every training crop is
+    cut from one of the sizes, ``photo_size`` included, drawn at random, so that crops show whole
+    object outlines as well as textures. The test tiles are always cut at ``photo_size``.
     """
 
     task: Literal["edges2photo", "gray2color"] = attrs.field(
@@ -116,11 +121,20 @@ class PhotoPairsConfig:
     items: int = attrs.field(default=2048, validator=[v.instance_of(int), v.ge(1)])
     flip: bool = True
     hue_jitter: float = attrs.field(default=0.0, validator=[v.ge(0.0), v.le(0.5)])
+    train_sizes: tuple[int, ...] = attrs.field(
+        default=(), converter=tuple,
+        validator=v.deep_iterable(v.and_(v.instance_of(int), v.ge(16), v.le(1024))))
 
     @photo_size.validator
     def _fits(self, _attribute, value: int) -> None:
         if value < self.resolution:
             raise ValueError(f"photo_size = {value} is smaller than resolution = {self.resolution}")
+
+    @train_sizes.validator
+    def _sizes_fit(self, _attribute, value: tuple[int, ...]) -> None:
+        small = [size for size in value if size < self.resolution]
+        if small:
+            raise ValueError(f"train_sizes {small} are smaller than resolution = {self.resolution}")
 
 
 @attrs.frozen(kw_only=True)

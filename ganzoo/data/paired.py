@@ -200,14 +200,16 @@ def _photo(name: str):
     return getattr(skimage.data, name)()
 
 
-def photo_pair(name: str, cfg: PhotoPairsConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(source, target)`` for one whole photo, its shorter side resized to ``photo_size``."""
+def photo_pair(name: str, cfg: PhotoPairsConfig,
+               size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(source, target)`` for one whole photo, its shorter side resized to ``size`` (by default
+    ``photo_size``)."""
     import numpy as np
     from skimage.feature import canny
 
     rgb = torch.from_numpy(np.array(_photo(name), dtype=np.uint8)).permute(2, 0, 1)
     rgb = rgb.to(torch.float32).div_(127.5).sub_(1.0)
-    rgb = TF.resize(rgb, cfg.photo_size, interpolation=InterpolationMode.BILINEAR,
+    rgb = TF.resize(rgb, size or cfg.photo_size, interpolation=InterpolationMode.BILINEAR,
                     antialias=True).clamp_(-1.0, 1.0)
     gray = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0, keepdim=True)
     if cfg.task == "gray2color":
@@ -226,19 +228,25 @@ def tiles(image: torch.Tensor, size: int) -> list[torch.Tensor]:
 
 
 class PhotoPairsDataset(Dataset):
-    """Training: ``items`` random crops of the training photos (photo ``i % count``); test: fixed
-    tiles of the held-out photos."""
+    """Training: ``items`` random crops of the training photos (photo ``i % count``, at a random
+    one of its sizes); test: fixed tiles of the held-out photos.
+
+    ``sizes`` (training only): for every photo of ``pairs``, the same photo at the other sizes of
+    ``cfg.train_sizes``.
+    """
 
     input_nc = 1
 
     def __init__(self, *, pairs: list[tuple[torch.Tensor, torch.Tensor]], cfg: PhotoPairsConfig,
-                 train: bool):
+                 train: bool, sizes: list[list[tuple[torch.Tensor, torch.Tensor]]] | None = None):
         self.cfg = cfg
         self.train = train
         self.resolution = cfg.resolution
         self.output_nc = 3
         if train:
             self.pairs = pairs
+            self.sizes = [[pair, *more] for pair, more in
+                          zip(pairs, sizes or [[] for _ in pairs], strict=True)]
         else:
             self.pairs = [(s, t) for source, target in pairs
                           for s, t in zip(tiles(source, cfg.resolution),
@@ -253,7 +261,8 @@ class PhotoPairsDataset(Dataset):
         if not self.train:
             source, target = self.pairs[index]
             return {"source": source.contiguous(), "target": target.contiguous()}
-        source, target = self.pairs[index % len(self.pairs)]
+        sizes = self.sizes[index % len(self.pairs)]
+        source, target = sizes[int(torch.randint(0, len(sizes), ()))] if len(sizes) > 1 else sizes[0]
         size = self.cfg.resolution
         h, w = source.shape[-2:]
         top = int(torch.randint(0, h - size + 1, ()))
@@ -271,9 +280,12 @@ class PhotoPairsDataset(Dataset):
 def build_photos(cfg: PhotoPairsConfig, split: str) -> PhotoPairsDataset:
     """Training crops of :data:`TRAIN_PHOTOS`, or test tiles of the held-out :data:`TEST_PHOTOS`."""
     check_split(split)
-    names = TRAIN_PHOTOS if split == "train" else TEST_PHOTOS
+    train = split == "train"
+    names = TRAIN_PHOTOS if train else TEST_PHOTOS
+    extra = [size for size in dict.fromkeys(cfg.train_sizes) if size != cfg.photo_size]
+    sizes = [[photo_pair(name, cfg, size) for size in extra] for name in names] if train else None
     return PhotoPairsDataset(pairs=[photo_pair(name, cfg) for name in names], cfg=cfg,
-                             train=split == "train")
+                             train=train, sizes=sizes)
 
 
 # -- held-out comparison metrics ------------------------------------------------------------------

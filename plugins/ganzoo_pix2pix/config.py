@@ -54,13 +54,18 @@ class Pix2PixTrainConfig(ganzoo.AdversarialTrainConfig):
     """pix2pix's objective and schedule: GAN loss + ``l1_weight`` * L1 (lambda = 100).
 
     The adversarial loss defaults to ``"non-saturating"``: the reference's ``vanilla`` GANLoss
-    (BCE on logits, the generator maximising log D). The learning rates stay constant for the first ``decay_start`` fraction of ``steps`` and then
-    fall linearly to 0 at the last step (the reference's ``linear`` policy with
-    ``n_epochs = n_epochs_decay``). The reference halves D's loss (``disc_loss_scale = 0.5``),
-    slowing D relative to G.
+    (BCE on logits, the generator maximising log D). The learning rates stay constant for the
+    first ``decay_start`` fraction of ``steps`` and then fall linearly to 0 at the last step (the
+    reference's ``linear`` policy with ``n_epochs = n_epochs_decay``). The reference halves D's
+    loss (``disc_loss_scale = 0.5``), slowing D relative to G.
+
+    ``grad_weight`` (0, off, by default; not in the paper) adds ``grad_weight`` times the
+    registered ``gradient-magnitude`` loss: sharp transitions where the target has them, whichever
+    side is darker, which an edge map alone cannot tell.
     """
 
     l1_weight: float = attrs.field(default=100.0, validator=[ganzoo.finite, v.ge(0.0)])
+    grad_weight: float = attrs.field(default=0.0, validator=[ganzoo.finite, v.ge(0.0)])
     decay_start: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.ge(0.0), v.le(1.0)])
     disc_loss_scale: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.gt(0.0)])
     batch_size: int = attrs.field(default=1, validator=[v.ge(1), v.le(65536)])

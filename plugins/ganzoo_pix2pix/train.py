@@ -37,10 +37,16 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     ctx.update(opt.disc, loss_d)
 
     # (2) Generator: fool D on the same outputs and stay close to the target in L1, which carries
-    #     the low frequencies while D's patches judge the high ones.
+    #     the low frequencies while D's patches judge the high ones; optionally also match the
+    #     target's gradient magnitudes (edges drawn where the target has them).
     with ctx.frozen(model.disc), ctx.autocast():
         g_gan = adversarial.g(model.judge(source, fake))
         g_l1 = F.l1_loss(fake.float(), target.float())
         loss_g = g_gan + cfg.l1_weight * g_l1
+        logs = {"loss_d": loss_d.detach(), "loss_g_gan": g_gan.detach(), "loss_g_l1": g_l1.detach()}
+        if cfg.grad_weight:
+            g_grad = ctx.loss("gradient-magnitude")(fake, target)
+            loss_g = loss_g + cfg.grad_weight * g_grad
+            logs["loss_g_grad"] = g_grad.detach()
     ctx.update(opt.gen, loss_g)
-    return {"loss_d": loss_d.detach(), "loss_g_gan": g_gan.detach(), "loss_g_l1": g_l1.detach()}
+    return logs
