@@ -367,3 +367,20 @@ def test_ema_averages_weights_and_keeps_the_live_batchnorm_statistics(tiny_recip
     saved = state_tensors(ganzoo.load(str(tmp_path / "run")))
     for key in buffers + weights:
         assert torch.equal(saved[key], published[key]), key
+
+
+def test_a_run_resumed_where_auto_means_another_precision_continues_in_its_own(
+        tiny_recipe, tmp_path, monkeypatch):
+    recipe = Recipe.from_toml(tiny_recipe, ["train.amp=auto"])
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)  # a bf16 CPU
+    train(recipe, tmp_path / "straight", progress=False)
+    train(Recipe.from_toml(tiny_recipe, ["train.amp=auto", "train.steps=4"]), tmp_path / "moved",
+          progress=False)
+    assert json.loads((tmp_path / "moved" / "run.json").read_text())["precision"] == "bf16"
+    # ... resumed on a CPU without native bf16, where "auto" alone would mean fp32:
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    resume(tmp_path / "moved", overrides=("train.steps=12",), progress=False)
+    assert Recipe.from_toml(tmp_path / "moved" / "recipe.toml").train.amp == "auto"  # as written
+    straight, moved = final_tensors(tmp_path / "straight"), final_tensors(tmp_path / "moved")
+    assert all(torch.equal(straight[k], moved[k]) for k in straight)

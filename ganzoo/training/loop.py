@@ -414,7 +414,7 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
     from .checkpoint import checkpoint_step
 
     checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
-    session = _Session(recipe, run_dir)
+    session = _Session(_same_precision(recipe, run_dir), run_dir)
 
     def prepare() -> None:
         checkpoint_step(run_dir)  # again, now that the run is locked
@@ -424,6 +424,15 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
             atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
 
     return _run_in(session, prepare, progress=progress, before_run=session.resume)
+
+
+def _same_precision(recipe: Recipe, run_dir: Path) -> Recipe:
+    """``amp = "auto"`` resolves per machine: a run resumed elsewhere continues in the precision
+    it started in (recorded in run.json), so that it stays the run it was."""
+    started_in = rundir.recorded_precision(run_dir)
+    if recipe.train.amp != "auto" or started_in is None:
+        return recipe
+    return attrs.evolve(recipe, train=attrs.evolve(recipe.train, amp=started_in))
 
 
 def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,

@@ -157,6 +157,16 @@ def prepare_new(run_dir: Path, recipe: Recipe, hardware: dict | None = None) -> 
     })
 
 
+def recorded_precision(run_dir: Path) -> str | None:
+    """The precision a run started in (from run.json); None for runs that did not record it."""
+    try:
+        info = json.loads((run_dir / RUN_INFO_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    precision = info.get("precision") if isinstance(info, dict) else None
+    return precision if precision in ("none", "bf16", "fp16") else None
+
+
 def recipe_of(run_dir: Path) -> Recipe:
     """The resolved recipe a run was started with."""
     path = run_dir / RECIPE_NAME
