@@ -52,8 +52,8 @@ def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overri
     from .training.context import StepContext
 
     entry = plugins.registry("trainers").get(trainer)
-    cfg = structure({"device": "cpu", "amp": "none", **train_overrides}, entry.config_cls or TrainConfig,
-                    section="train")
+    cfg = structure({"device": "cpu", "amp": "none", **train_overrides},
+                    entry.config_cls or TrainConfig, section="train")
     ctx = StepContext(cfg, torch.device("cpu"))
     opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
     step = load_ref(entry.step)

@@ -262,7 +262,8 @@ class PhotoPairsDataset(Dataset):
             source, target = self.pairs[index]
             return {"source": source.contiguous(), "target": target.contiguous()}
         sizes = self.sizes[index % len(self.pairs)]
-        source, target = sizes[int(torch.randint(0, len(sizes), ()))] if len(sizes) > 1 else sizes[0]
+        pick = int(torch.randint(0, len(sizes), ())) if len(sizes) > 1 else 0  # one size: no draw
+        source, target = sizes[pick]
         size = self.cfg.resolution
         h, w = source.shape[-2:]
         top = int(torch.randint(0, h - size + 1, ()))
