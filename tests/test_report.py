@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 from ganzoo import Recipe, RunDirError
 from ganzoo.report import render, write_report
+from ganzoo.training.context import native_amp
 from ganzoo.training.loop import train
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,6 +56,10 @@ def test_report_embeds_curves_samples_scores_and_recipe(run_dir, cli):
     assert '"n_fake": 32' in html.unescape(page)  # the protocol, escaped into the page
     assert "steps = 12" in page  # the resolved recipe
     assert "finished" in page and "at step 12 of 12" in page
+    # The environment names the device and the precision amp = "auto" resolved to.
+    precision = native_amp(torch.device("cpu"))
+    assert "<td>device</td><td>cpu</td>" in page
+    assert f"<td>precision</td><td>{precision}</td>" in page
     assert not re.search(r'(src|href)="(?!data:|#)', page)
 
 
