@@ -41,9 +41,10 @@ def test_sync_batchnorm_on_a_cpu_is_a_recipe_error(tiny_recipe, tmp_path):
         train(recipe, tmp_path / "run", progress=False)
 
 
-def torchrun(*args, cwd):
+def torchrun(*args, cwd, pythonpath=None):
+    paths = [str(p) for p in (pythonpath, ROOT) if p] + [os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join(paths)}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "ganzoo", *map(str, args)],
@@ -98,3 +99,26 @@ def test_two_gloo_processes_train_and_resume_like_one_process(tmp_path):
     assert [r["step"] for r in double] == [1, 2, 3, 4] == [r["step"] for r in single]
     for a, b in zip(single, double, strict=True):
         assert abs(a["loss_g_l1"] - b["loss_g_l1"]) < 1e-5
+
+
+@pytest.mark.slow
+def test_ranks_train_in_rank_0s_precision_even_on_mixed_hardware(tiny_recipe, tmp_path):
+    # Each process reports native bf16 or not through a sitecustomize, as CPUs (or GPUs) of
+    # different generations would; amp = "auto" must still mean one precision for all ranks.
+    def launch(name: str, bf16_ranks: str):
+        site = tmp_path / f"site-{name}"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text(
+            "import os\n"
+            "if 'RANK' in os.environ:\n"
+            "    import torch\n"
+            f"    native = os.environ['RANK'] in {bf16_ranks!r}\n"
+            "    torch.cpu._is_avx512_bf16_supported = lambda: native\n"
+            "    torch.cpu._is_amx_tile_supported = lambda: native\n")
+        torchrun("run", tiny_recipe, "--out", tmp_path / name, "--set", "train.steps=4",
+                 "--set", "train.amp='auto'", "-q", cwd=tmp_path, pythonpath=site)
+        return state_tensors(ganzoo.load(str(tmp_path / name), components="all"))
+
+    uniform, mixed = launch("uniform", "01"), launch("mixed", "0")
+    assert json.loads((tmp_path / "mixed" / "run.json").read_text())["precision"] == "bf16"
+    assert all(torch.equal(uniform[key], mixed[key]) for key in uniform)

@@ -29,7 +29,7 @@ from ..registry import load_ref
 from ..bundle import build_model, state_tensors
 from . import distributed, rundir, tensorboard
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from .context import StepContext, pick_device
+from .context import StepContext, native_amp, pick_device
 from .data_order import step_loader
 
 
@@ -113,6 +113,11 @@ class _Session:
             raise RecipeError("[train] sync_batchnorm = true needs CUDA: PyTorch's SyncBatchNorm "
                               "runs on GPUs only")
         self.world = distributed.setup(self.device)
+        if self.cfg.amp == "auto" and self.world.enabled:
+            # One precision for all ranks, rank 0's: averaging fp16-scaled gradients with
+            # unscaled ones (a cluster of mixed GPU generations) would be garbage.
+            agreed = distributed.from_rank0(native_amp(self.device), self.world)
+            self.cfg = attrs.evolve(self.cfg, amp=agreed)
         self.ctx = StepContext(self.cfg, self.device)
         self.ctx.world = self.world
 
