@@ -32,6 +32,8 @@ __all__ = [
     "PluginError", "Recipe", "RecipeError", "RunDirError", "TrainConfig", "TrainingDiverged",
     "UnknownNameError", "WriteError", "__version__", "create", "finite", "get", "hookimpl",
     "list_names", "load", "registry_name", "train",
+    "LatentGenerator", "ConditionalGenerator", "TextToImage", "Translator", "Upscaler",
+    "DiscreteInput", "ContinuousInput",
 ]
 
 
@@ -87,9 +89,17 @@ def train(recipe: str | Recipe, out: str | None = None, *, overrides=(), progres
     return _train(recipe, out, progress=progress)
 
 
+_KINDS = ("LatentGenerator", "ConditionalGenerator", "TextToImage", "Translator", "Upscaler",
+          "DiscreteInput", "ContinuousInput")
+
+
 def __getattr__(name: str) -> Any:
     if name == "GANModel":
         from .model import GANModel
 
         return GANModel
+    if name in _KINDS:
+        from . import kinds
+
+        return getattr(kinds, name)
     raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ganzoo import GANModel
+from ganzoo import ConditionalGenerator
 from ganzoo.blocks import init_normal
 
 from .config import CGANConfig
@@ -107,7 +107,7 @@ class Discriminator(nn.Module):
         return self.classify_head(self.trunk(images)).flatten(1)
 
 
-class CGAN(GANModel):
+class CGAN(ConditionalGenerator):
     architecture = "cgan"
     generator_components = ("gen",)
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import GANModel
+from ganzoo import Translator
 from ganzoo.blocks import PatchDiscriminator, ResnetBlock, conv_bias, init_normal, norm_layer
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.images import with_channels
@@ -63,7 +63,7 @@ class ResnetGenerator(nn.Module):
         return self.model(x)
 
 
-class CycleGAN(GANModel):
+class CycleGAN(Translator):
     """CycleGAN: ``gen_ab`` translates domain A into domain B and ``gen_ba`` back; ``disc_a`` and
     ``disc_b`` judge, patch by patch, whether an image is a real one of their domain."""
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ganzoo import GANModel
+from ganzoo import LatentGenerator
 from ganzoo.blocks import init_normal
 
 from .config import DCGANConfig
@@ -47,7 +47,7 @@ class Discriminator(nn.Sequential):
         super().__init__(*layers)
 
 
-class DCGAN(GANModel):
+class DCGAN(LatentGenerator):
     architecture = "dcgan"
     generator_components = ("gen",)
 

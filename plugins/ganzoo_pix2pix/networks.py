@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import GANModel
+from ganzoo import Translator
 from ganzoo.blocks import PatchDiscriminator, PixelDiscriminator, conv_bias, init_normal, norm_layer
 from ganzoo.images import with_channels
 
@@ -94,7 +94,7 @@ def _batch_statistics(module: nn.Module) -> Iterator[None]:
             m.training, m.track_running_stats = training, track
 
 
-class Pix2Pix(GANModel):
+class Pix2Pix(Translator):
     """pix2pix: ``gen`` translates an input image into an output image; ``disc`` judges
     ``(input, output)`` pairs, stacked on the channel axis, patch by patch."""
 

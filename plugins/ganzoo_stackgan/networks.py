@@ -26,7 +26,7 @@ import attrs
 import torch
 from torch import nn
 
-from ganzoo import GANModel
+import ganzoo
 from ganzoo.blocks import init_normal
 
 from .config import StackGANConfig
@@ -217,7 +217,7 @@ class _TextToImageExport(nn.Module):
 EXAMPLE_WORDS = ("red", "small", "yellow", "long", "white", "short")
 
 
-class StackGAN(GANModel):
+class StackGAN(ganzoo.TextToImage):
     architecture = "stackgan"
     generator_components = ("gen",)
 
