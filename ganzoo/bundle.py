@@ -24,7 +24,8 @@ from typing import Any, Literal
 import attrs
 import torch
 
-from . import __version__, plugins
+from . import plugins
+from ._version import __version__
 from .errors import CheckpointError, UnknownNameError
 from .io import atomic_write_json, atomic_write_with, read_json
 from .registry import load_ref

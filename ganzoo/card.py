@@ -6,7 +6,8 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from . import __version__, plugins
+from . import plugins
+from ._version import __version__
 
 TEMPLATE = """---
 {{ card_data }}

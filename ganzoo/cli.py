@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__, plugins
+from . import plugins
+from ._version import __version__
 from .errors import GanzooError
 from .registry import REGISTRY_KINDS, load_ref
 

@@ -431,7 +431,7 @@ def export_onnx(model, path: str | Path, *, direction: str | None = None,
     import onnx
     import onnxruntime
 
-    from . import __version__
+    from ._version import __version__
     from .io import atomic_path
 
     path = check_destination(path)

@@ -93,7 +93,7 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -
 
 
 def _load_builtins(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
-    from . import __version__
+    from ._version import __version__
 
     disabled = _disabled()
     for module_name in BUILTIN_PLUGINS:

@@ -25,7 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .. import __version__, plugins
+from .. import plugins
+from .._version import __version__
 from ..errors import RunDirError, WriteError
 from ..io import atomic_write_json, atomic_write_text
 from ..recipe import Recipe
