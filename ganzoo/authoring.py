@@ -1,7 +1,7 @@
 """``ganzoo new-plugin``: scaffold an installable plugin package.
 
-A built-in plugin of its own: its command reaches the CLI through ``register_commands``, the same
-hook third-party plugins use.
+The command reaches the CLI through ``register_commands`` of the default plugin
+``ganzoo.default_plugins.new_plugin``, the same hook third-party plugins use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import click
 
 from ._version import __version__
 from .errors import GanzooError
-from .hookspecs import hookimpl
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
@@ -65,9 +64,3 @@ def new_plugin(name: str, directory: Path) -> None:
     """Scaffold an installable plugin package ganzoo-NAME registering the architecture NAME."""
     root = scaffold(name, directory)
     click.echo(f"created {root}\n  next: pip install -e {root}[dev] && python -m pytest {root}")
-
-
-@hookimpl
-def register_commands(registry) -> None:
-    registry.add(name="new-plugin", command="ganzoo.authoring:new_plugin",
-                 summary="Scaffold an installable plugin package.")

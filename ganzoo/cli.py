@@ -43,15 +43,13 @@ class _Group(click.Group):
     def get_command(self, ctx: click.Context, name: str):
         command = super().get_command(ctx, name)
         if command is None and name in self._plugin_commands():
-            command = load_ref(plugins.registry("commands").get(name).command)
+            command = load_ref(plugins.registry("commands", strict=False).get(name).command)
         return command
 
     @staticmethod
     def _plugin_commands() -> list[str]:
-        try:
-            return plugins.registry("commands").names()
-        except GanzooError:
-            return []
+        # Those of the working plugins: a broken one must not take `ganzoo --help` down.
+        return plugins.registry("commands", strict=False).names()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,8 +111,11 @@ def run(recipe, overrides, out, resume_from, dry_run, quiet) -> None:
 def list_(kind, pattern, as_json) -> None:
     """List registered architectures, losses, datasets... (PATTERN: shell wildcard)."""
     kinds = [kind] if kind else LISTABLE
-    data = {k: [e.describe() for e in plugins.registry(k) if e.name in
-                set(plugins.registry(k).names(pattern))] for k in kinds}
+    # What the working plugins registered; a broken plugin is named below, not fatal here.
+    registries = {k: plugins.registry(k, strict=False) for k in kinds}
+    data = {k: [e.describe() for e in registries[k] if e.name in
+                set(registries[k].names(pattern))] for k in kinds}
+    _warn_broken()
     if as_json:
         click.echo(json.dumps(data if not kind else data[kind], indent=2, default=str))
         return
@@ -156,6 +157,11 @@ def show(name, as_json) -> None:
                 click.echo(f"  {key}: {value}")
 
 
+def _warn_broken() -> None:
+    for info in plugins.broken():
+        click.echo(f"ganzoo: broken plugin: {info.broken}", err=True)
+
+
 def _config_defaults(entry) -> dict:
     """The defaults of an entry's config class, shown by ``ganzoo show``."""
     import attrs
@@ -190,11 +196,14 @@ def plugins_(as_json, requirements) -> None:
     if as_json:
         click.echo(json.dumps([{"name": p.name, "module": p.module, "distribution":
                                 p.distribution, "version": p.version, "builtin": p.builtin,
-                                "hooks": list(p.hooks), "registered": p.registered}
+                                "hooks": list(p.hooks), "registered": p.registered,
+                                "broken": p.broken or None}
                                for p in infos], indent=2))
         return
     for p in infos:
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in p.registered.items()) or "-"
+        if p.broken:
+            what = f"BROKEN: {p.broken}"
         click.echo(f"{p.name:<24} {p.distribution or '-'} {p.version or ''}".rstrip()
                    + f"\n    {what}")
 
@@ -595,4 +604,8 @@ def serve(model, axes, host, port, revision, device) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="ganzoo")
+    try:
+        cli.main(args=argv, prog_name="ganzoo")
+    except GanzooError as exc:  # raised outside a command (e.g. while `--help` lists commands)
+        click.echo(f"ganzoo: {exc}", err=True)
+        sys.exit(1)

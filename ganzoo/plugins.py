@@ -1,28 +1,45 @@
 """The plugin manager: finds plugins once, on first use, and fills the registries.
 
-Order: third-party and first-party plugins from the ``ganzoo`` entry-point group, then ganzoo's
-built-in plugins. ``GANZOO_DISABLE_PLUGINS`` (comma-separated plugin or distribution names) blocks
-plugins; ``GANZOO_TRACE_PLUGINS=1`` prints what each plugin registers.
+Order: plugins from the ``ganzoo`` entry-point group (third-party and first-party alike), then
+the first-party plugins of a source checkout whose entry points are absent, then ganzoo's
+default plugins (:mod:`ganzoo.default_plugins`).
+
+- ``GANZOO_LOAD_PLUGINS`` (comma-separated entry-point, module or distribution names) loads only
+  those entry-point plugins; ``GANZOO_LOAD_PLUGINS=ganzoo`` is ganzoo's own set. Default plugins
+  are always loaded.
+- ``GANZOO_DISABLE_PLUGINS`` (same names) blocks plugins, default plugins included.
+- ``GANZOO_TRACE_PLUGINS=1`` prints what each plugin registers.
+
+A broken plugin never takes the others down: it is recorded with the reason (one line naming the
+plugin, the hook or entry, and the way out) and registers nothing. A plugin that fails to import
+is skipped with a :class:`PluginWarning`; one that breaks the hook contract makes
+:func:`registry` raise its :class:`PluginError`, so the mistake is seen where it was made rather
+than as an unknown name later. ``ganzoo plugins`` and ``ganzoo list`` show broken plugins.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
+import inspect
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
-from .registry import REGISTRY_KINDS, Registry, registrar_for
+from .default_plugins import DEFAULT_PLUGINS, FIRST_PARTY
+from .errors import PluginError, closest, did_you_mean
+from .registry import _REF_OWNERS, REGISTRY_KINDS, Registry, registrar_for
 
 ENTRY_POINT_GROUP = "ganzoo"
-BUILTIN_PLUGINS = ("ganzoo.builtin_plugin", "ganzoo.authoring")
+BUILTIN_PLUGINS = DEFAULT_PLUGINS
+HOOKS = tuple(f"register_{kind}" for kind in REGISTRY_KINDS)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,6 +51,7 @@ class PluginInfo:
     builtin: bool
     hooks: tuple[str, ...] = ()
     registered: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    broken: str = ""  # why the plugin registers nothing; "" when it works
 
     def describe(self) -> str:
         if self.distribution:
@@ -50,14 +68,33 @@ class _State:
     manager: pluggy.PluginManager
     infos: dict[str, PluginInfo]
     registries: dict[str, Registry]
+    objects: dict[str, Any] = attrs.field(factory=dict)  # plugin name -> module or object
+    problems: dict[str, PluginError] = attrs.field(factory=dict)  # contract errors, by plugin
 
 
 _state: _State | None = None
 
 
-def _disabled() -> set[str]:
-    raw = os.environ.get("GANZOO_DISABLE_PLUGINS", "")
+def _names(var: str) -> set[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
     return {item.strip() for item in raw.split(",") if item.strip()}
+
+
+def _disabled() -> set[str]:
+    return _names("GANZOO_DISABLE_PLUGINS") or set()
+
+
+def _skipped(name: str, module: str, dist: str | None, *, default: bool = False) -> str:
+    """Why the plugin is not loaded (blocked, or not allowed), or ""."""
+    ids = {name, module, dist} - {None}
+    if ids & _disabled():
+        return "blocked by GANZOO_DISABLE_PLUGINS"
+    allowed = _names("GANZOO_LOAD_PLUGINS")
+    if allowed is not None and not default and not ids & allowed:
+        return "not in GANZOO_LOAD_PLUGINS"
+    return ""
 
 
 def _trace(message: str) -> None:
@@ -65,94 +102,221 @@ def _trace(message: str) -> None:
         print(f"ganzoo-trace: {message}", file=sys.stderr)
 
 
-def _load_entry_points(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
-    disabled = _disabled()
+def _way_out(info: PluginInfo) -> str:
+    if info.builtin or info.distribution is None:
+        return ""
+    return f" (until it is fixed, skip it with GANZOO_DISABLE_PLUGINS={info.name})"
+
+
+# -- checking a plugin before pluggy sees it -------------------------------------------------
+def _hook_like(plugin: Any) -> list[tuple[str, Any]]:
+    """The plugin's own callables named ``register_*`` (a module's, or a class's methods)."""
+    if inspect.ismodule(plugin):
+        found = [(n, getattr(plugin, n)) for n in dir(plugin)]
+        found = [(n, f) for n, f in found
+                 if getattr(f, "__module__", None) == plugin.__name__]
+    else:
+        found = [(n, getattr(plugin, n)) for n in dir(type(plugin))]
+    return [(n, f) for n, f in found if n.startswith("register_") and callable(f)]
+
+
+def _required_args(function: Any) -> list[str]:
+    try:
+        params = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _contract_problem(pm: pluggy.PluginManager, plugin: Any, where: str) -> str:
+    """The first way ``plugin`` breaks the hook contract, as one line, or ""."""
+    for name, function in _hook_like(plugin):
+        marked = pm.parse_hookimpl_opts(plugin, name) is not None
+        if name not in HOOKS:
+            if not marked:
+                continue  # a helper of the plugin's own, never called by ganzoo
+            return (f"{where} implements {name}, which is not a ganzoo hook"
+                    f"{did_you_mean(name, HOOKS)}; the hooks are {', '.join(HOOKS)}")
+        if not marked:
+            return (f"{where} defines {name} without @ganzoo.hookimpl, so ganzoo would never "
+                    "call it; decorate it with @ganzoo.hookimpl")
+        bad = [arg for arg in _required_args(function) if arg != "registry"]
+        if bad:
+            return (f"{where}: {name}({', '.join(_required_args(function))}) asks for "
+                    f"{', '.join(map(repr, bad))}{did_you_mean(bad[0], ['registry'])}; "
+                    f"ganzoo passes only 'registry'")
+    return ""
+
+
+def _add_plugin(st: _State, plugin: Any, info: PluginInfo) -> None:
+    """Check ``plugin``, then hand it to pluggy; a broken one is recorded, not registered."""
+    st.infos[info.name] = info
+    problem = _contract_problem(st.manager, plugin, f"plugin {info.describe()}")
+    if not problem:
+        try:
+            st.manager.register(plugin, name=info.name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            problem = f"plugin {info.describe()}: {exc}"
+    if problem:
+        _mark_broken(st, info.name, PluginError(problem + _way_out(info)))
+        return
+    st.objects[info.name] = plugin
+
+
+def _mark_broken(st: _State, name: str, error: PluginError, *, fatal: bool = True) -> None:
+    st.infos[name] = attrs.evolve(st.infos[name], broken=str(error), registered={})
+    if fatal:
+        st.problems[name] = error
+    _trace(f"plugin {name} is broken: {error}")
+
+
+# -- finding plugins ---------------------------------------------------------------------------
+def _load_entry_points(st: _State) -> None:
     for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dist = ep.dist.name if ep.dist else None
         version = ep.dist.version if ep.dist else None
-        if ep.name in disabled or (dist and dist in disabled) or ep.value in disabled:
-            _trace(f"plugin {ep.name} ({dist}) blocked by GANZOO_DISABLE_PLUGINS")
-            continue
-        if ep.name in infos:
+        if ep.name in st.infos:
             continue  # the same distribution seen twice on sys.path
+        skipped = _skipped(ep.name, ep.value, dist)
+        if skipped:
+            _trace(f"plugin {ep.name} ({dist}) {skipped}")
+            continue
+        info = PluginInfo(name=ep.name, module=ep.value, distribution=dist, version=version,
+                          builtin=False)
         try:
             module = ep.load()
         except Exception as exc:  # noqa: BLE001 - any plugin bug must not stop the others
-            warnings.warn(
-                f"ganzoo: plugin {ep.name!r} from distribution {dist or '?'} {version or ''} "
-                f"failed to import and was skipped: {type(exc).__name__}: {exc}",
-                PluginWarning,
-                stacklevel=2,
-            )
+            message = (f"plugin {info.describe()} failed to import and was skipped: "
+                       f"{type(exc).__name__}: {exc}{_way_out(info)}")
+            st.infos[ep.name] = attrs.evolve(info, broken=message)
+            warnings.warn(message, PluginWarning, stacklevel=3)
             continue
-        pm.register(module, name=ep.name)
-        infos[ep.name] = PluginInfo(
-            name=ep.name, module=ep.value, distribution=dist, version=version, builtin=False
-        )
+        _add_plugin(st, module, info)
         _trace(f"loaded plugin {ep.name} from {dist} {version}")
 
 
-def _load_builtins(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
+def _load_first_party(st: _State) -> None:
+    """First-party plugins whose entry points are absent: a checkout used without pip install."""
     from ._version import __version__
 
-    disabled = _disabled()
-    for module_name in BUILTIN_PLUGINS:
-        if module_name in disabled:
+    loaded = {info.module for info in st.infos.values()}
+    checkout = Path(__file__).resolve().parents[1] / "plugins"
+    for name, module_name in FIRST_PARTY.items():
+        if name in st.infos or module_name in loaded or _skipped(name, module_name, "ganzoo"):
             continue
-        pm.register(importlib.import_module(module_name), name=module_name)
-        infos[module_name] = PluginInfo(
-            name=module_name, module=module_name, distribution="ganzoo", version=__version__,
-            builtin=True,
-        )
+        if importlib.util.find_spec(module_name) is None:
+            if not (checkout / module_name / "__init__.py").is_file():
+                continue
+            sys.path.append(str(checkout))  # the checkout's plugins/ folder, last in line
+            importlib.invalidate_caches()
+        info = PluginInfo(name=name, module=module_name, distribution="ganzoo",
+                          version=__version__, builtin=False)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # noqa: BLE001
+            message = (f"plugin {info.describe()} failed to import and was skipped: "
+                       f"{type(exc).__name__}: {exc}{_way_out(info)}")
+            st.infos[name] = attrs.evolve(info, broken=message)
+            warnings.warn(message, PluginWarning, stacklevel=3)
+            continue
+        _add_plugin(st, module, info)
+        _trace(f"loaded first-party plugin {name} from {module.__file__} (no entry point)")
 
 
-def _fill_registries(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> dict[str, Registry]:
-    registries = {kind: Registry(kind, cls) for kind, cls in REGISTRY_KINDS.items()}
+def _load_defaults(st: _State) -> None:
+    from ._version import __version__
 
-    def describe(plugin_name: str) -> str:
-        info = infos.get(plugin_name)
-        return info.describe() if info else plugin_name
+    for module_name in DEFAULT_PLUGINS:
+        if _skipped(module_name, module_name, None, default=True):
+            continue
+        info = PluginInfo(name=module_name, module=module_name, distribution="ganzoo",
+                          version=__version__, builtin=True)
+        _add_plugin(st, importlib.import_module(module_name), info)
 
-    first_party = frozenset(n for n, i in infos.items() if i.distribution == "ganzoo")
-    registered: dict[str, dict[str, tuple[str, ...]]] = {name: {} for name in infos}
-    for kind, registry in registries.items():
-        caller = getattr(pm.hook, f"register_{kind}")
-        # Called one plugin at a time so each entry records the plugin that added it.
-        for impl in reversed(caller.get_hookimpls()):
-            registrar = registrar_for(registry, impl.plugin_name, describe, first_party)
+
+# -- filling the registries --------------------------------------------------------------------
+def _builtin_commands() -> set[str]:
+    from .cli import cli
+
+    return set(cli.commands)
+
+
+def _call_hooks(st: _State, name: str, describe, first_party) -> dict[str, list]:
+    """Run every hook of the plugin ``name`` into fresh registrars; its entries by kind."""
+    staged: dict[str, list] = {}
+    for kind, registry in st.registries.items():
+        caller = getattr(st.manager.hook, f"register_{kind}")
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            registrar = registrar_for(registry, name, describe, first_party)
+            # pluggy's calling convention: the hookimpl names the arguments it takes.
+            args = {"registry": registrar}
             try:
-                impl.function(registry=registrar)
+                impl.function(*[args[arg] for arg in impl.argnames])
             except PluginError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                raise PluginError(
-                    f"plugin {describe(impl.plugin_name)} failed in register_{kind}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            if registrar.added:
-                registered.setdefault(impl.plugin_name, {})[kind] = tuple(registrar.added)
-                _trace(f"{impl.plugin_name} registered {kind}: {', '.join(registrar.added)}")
-    for name, info in list(infos.items()):
-        hooks = tuple(sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or ()))
-        infos[name] = attrs.evolve(info, hooks=hooks, registered=registered.get(name, {}))
-    return registries
+                raise PluginError(f"plugin {describe(name)} failed in register_{kind}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            staged[kind] = registrar.entries
+    return staged
+
+
+def _fill_registries(st: _State) -> None:
+    st.registries = {kind: Registry(kind, cls) for kind, cls in REGISTRY_KINDS.items()}
+    _REF_OWNERS.clear()
+
+    def describe(plugin_name: str) -> str:
+        info = st.infos.get(plugin_name)
+        return info.describe() if info else plugin_name
+
+    first_party = frozenset(n for n, i in st.infos.items() if i.distribution == "ganzoo")
+    reserved: set[str] | None = None
+    for name in list(st.objects):
+        info = st.infos[name]
+        try:
+            staged = _call_hooks(st, name, describe, first_party)
+            commands = [e.name for e in staged.get("commands", ())]
+            if commands and not info.builtin:
+                reserved = _builtin_commands() if reserved is None else reserved
+                clash = [c for c in commands if c in reserved]
+                if clash:
+                    raise PluginError(
+                        f"plugin {info.describe()} registers the command {clash[0]!r}, which is "
+                        f"a built-in ganzoo command; register it under another name")
+            # All or nothing: check every name before adding any.
+            trial = {kind: Registry(kind, st.registries[kind].entry_cls) for kind in staged}
+            for kind, entries in staged.items():
+                trial[kind]._entries = dict(st.registries[kind]._entries)
+                for entry in entries:
+                    trial[kind]._add(entry, describe, first_party)
+        except PluginError as exc:
+            if _way_out(info) and "GANZOO_DISABLE_PLUGINS" not in str(exc):
+                exc = type(exc)(f"{exc}{_way_out(info)}")
+            _mark_broken(st, name, exc)
+            continue
+        for kind, registry in trial.items():
+            st.registries[kind] = registry
+        registered = {kind: tuple(e.name for e in entries) for kind, entries in staged.items()
+                      if entries}
+        for kind, names in registered.items():
+            _trace(f"{name} registered {kind}: {', '.join(names)}")
+        hooks = tuple(sorted(h.name for h in st.manager.get_hookcallers(st.objects[name]) or ()))
+        st.infos[name] = attrs.evolve(info, hooks=hooks, registered=registered, broken="")
 
 
 def _load() -> _State:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    infos: dict[str, PluginInfo] = {}
-    _load_entry_points(pm, infos)
-    _load_builtins(pm, infos)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(
-            f"plugin {exc.plugin!r} implements a hook that ganzoo does not define: {exc}. "
-            "Hook names start with 'register_' (see `ganzoo.hookspecs`)."
-        ) from None
-    registries = _fill_registries(pm, infos)
-    return _State(manager=pm, infos=infos, registries=registries)
+    st = _State(manager=pm, infos={}, registries={})
+    _load_entry_points(st)
+    _load_first_party(st)
+    _load_defaults(st)
+    _fill_registries(st)
+    return st
 
 
 def state() -> _State:
@@ -169,12 +333,19 @@ def reset() -> None:
     _state = None
 
 
-def registry(kind: str) -> Registry:
-    """The registry of ``kind`` (``"architectures"``, ``"losses"``, ...)."""
+def registry(kind: str, *, strict: bool = True) -> Registry:
+    """The registry of ``kind`` (``"architectures"``, ``"losses"``, ...).
+
+    A plugin that breaks the hook contract makes this raise its one-line :class:`PluginError`;
+    ``strict=False`` gives what the working plugins registered instead (listings use it).
+    """
+    st = state()
+    if strict and st.problems:
+        raise next(iter(st.problems.values()))
     try:
-        return state().registries[kind]
+        return st.registries[kind]
     except KeyError:
-        from .errors import UnknownNameError, closest
+        from .errors import UnknownNameError
 
         raise UnknownNameError(
             f"no registry named {kind!r}; registries: {', '.join(REGISTRY_KINDS)}",
@@ -183,26 +354,33 @@ def registry(kind: str) -> Registry:
 
 
 def plugins() -> list[PluginInfo]:
-    """The loaded plugins, third-party and first-party first, built-ins last."""
+    """The plugins found, entry-point plugins first, default plugins last; broken ones too
+    (their :attr:`PluginInfo.broken` says why)."""
     return list(state().infos.values())
 
 
+def broken() -> list[PluginInfo]:
+    """The plugins that register nothing because of a problem, with the reason."""
+    return [info for info in plugins() if info.broken]
+
+
 def register_plugin(plugin: Any, name: str) -> None:
-    """Register an in-process plugin object (tests, notebooks); registries are rebuilt."""
+    """Register an in-process plugin object (tests, notebooks); registries are rebuilt.
+
+    A broken plugin raises its :class:`PluginError` and leaves everything as it was."""
     st = state()
-    st.manager.register(plugin, name=name)
-    st.infos[name] = PluginInfo(name=name, module=getattr(plugin, "__name__", name),
-                                distribution=None, version=None, builtin=False)
-    try:
-        st.manager.check_pending()
-    except pluggy.PluginValidationError as exc:
-        st.manager.unregister(name=name)
+    if name in st.infos:
+        raise PluginError(f"a plugin named {name!r} is already loaded; choose another name")
+    info = PluginInfo(name=name, module=getattr(plugin, "__name__", name), distribution=None,
+                      version=None, builtin=False)
+    _add_plugin(st, plugin, info)
+    if name not in st.problems:
+        _fill_registries(st)
+    error = st.problems.pop(name, None)
+    if error is not None:
+        if name in st.objects:
+            st.manager.unregister(name=name)
+            del st.objects[name]
         del st.infos[name]
-        raise PluginError(f"plugin {name!r}: {exc}") from None
-    try:
-        st.registries = _fill_registries(st.manager, st.infos)
-    except PluginError:
-        st.manager.unregister(name=name)
-        del st.infos[name]
-        st.registries = _fill_registries(st.manager, st.infos)
-        raise
+        _fill_registries(st)
+        raise error

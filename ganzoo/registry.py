@@ -8,28 +8,94 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import importlib.machinery
+import importlib.util
 import inspect
+import pkgutil
+import sys
 from collections.abc import Iterator
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from .errors import DuplicateNameError, PluginError, UnknownNameError, closest
+from .errors import DuplicateNameError, PluginError, UnknownNameError, closest, did_you_mean
+
+# "module:attribute" -> "plugin X (dist 1.0): architecture 'x' build" for the first entry that
+# registered it, so an import that fails at first use names who asked for it. Filled by the
+# registrar, cleared when plugins are reloaded.
+_REF_OWNERS: dict[str, str] = {}
+
+
+def _owner(ref: str) -> str:
+    owner = _REF_OWNERS.get(ref)
+    return f"{owner}={ref!r}" if owner else repr(ref)
 
 
 def load_ref(ref: str) -> Any:
-    """Import ``"package.module:attribute"`` and return the attribute."""
+    """Import ``"package.module:attribute"`` and return the attribute.
+
+    Every failure (no such module, an error while importing it, no such attribute) is one
+    :class:`PluginError` line naming the plugin and entry that registered ``ref``.
+    """
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
-        raise PluginError(f"bad reference {ref!r}: expected 'module:attribute'")
-    module = importlib.import_module(module_name)
+        raise PluginError(f"{_owner(ref)}: bad reference, expected 'module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            siblings = missing_module(module_name) or []
+            raise PluginError(f"{_owner(ref)}: no module named {exc.name!r}"
+                              f"{did_you_mean(exc.name, siblings)}") from exc
+        raise PluginError(f"{_owner(ref)}: importing {module_name} failed: "
+                          f"ModuleNotFoundError: {exc} (install it, or fix the import)") from exc
+    except Exception as exc:  # noqa: BLE001 - a plugin's bug, named in one line
+        raise PluginError(f"{_owner(ref)}: importing {module_name} failed: "
+                          f"{type(exc).__name__}: {exc}") from exc
     obj: Any = module
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise PluginError(f"{ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            raise PluginError(f"{_owner(ref)}: module {module_name!r} has no attribute "
+                              f"{attr!r}{did_you_mean(part, public)}") from None
     return obj
+
+
+def missing_module(name: str) -> list[str] | None:
+    """``None`` when the module ``name`` can be found; else the modules that sit where it was
+    looked for (for a "did you mean"). Nothing is imported: packages already imported are read
+    from ``sys.modules``, the rest are located by their import specs. When the top-level
+    package itself is not installed, ``[]`` is returned (an optional dependency, maybe)."""
+    parts = name.split(".")
+    locations = None
+    try:
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            module = sys.modules.get(prefix)
+            if module is not None:
+                locations = getattr(module, "__path__", None)
+                spec_found = True
+            elif i == 1:
+                spec = importlib.util.find_spec(prefix)  # a top-level name imports nothing
+                spec_found = spec is not None
+                locations = spec.submodule_search_locations if spec_found else None
+            elif locations is None:
+                return []  # the parent is a module, not a package
+            else:
+                spec = importlib.machinery.PathFinder.find_spec(prefix, list(locations))
+                if spec is None:
+                    return [f"{'.'.join(parts[:i - 1])}.{m.name}"
+                            for m in pkgutil.iter_modules(list(locations))]
+                spec_found, locations = True, spec.submodule_search_locations
+            if not spec_found:
+                return []
+            if i < len(parts) and locations is None:
+                return []
+    except (ImportError, ValueError, AttributeError):
+        return None  # cannot tell without importing: leave it to the first use
+    return None
 
 
 def _is_ref(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -171,6 +237,10 @@ class Registry(Generic[E]):
 
     def _add(self, entry: E, describe_plugin, first_party: frozenset[str] = frozenset()) -> None:
         previous = self._entries.get(entry.name)
+        if previous is not None and previous.plugin == entry.plugin:
+            raise DuplicateNameError(
+                f"plugin {describe_plugin(entry.plugin)} registers {self.singular} "
+                f"{entry.name!r} twice; give each registry.add(...) its own name")
         if previous is not None:
             # Suggest blocking the plugin that does not ship with ganzoo, if one of them doesn't.
             block = previous.plugin if entry.plugin in first_party else entry.plugin
@@ -218,7 +288,9 @@ class Registrar(Generic[E]):
     """What a hook implementation receives: ``registry.add(name=..., ...)``.
 
     ``add`` accepts exactly the fields of the registry's entry class (its signature says which).
-    The registrar records which plugin registered each entry, so errors can name it.
+    The registrar records which plugin registered each entry, so errors can name it. Entries are
+    collected in :attr:`entries`; the plugin manager adds them to the registry once every hook of
+    the plugin has run, so a plugin that fails half-way registers nothing.
     """
 
     def __init__(self, registry: Registry, plugin: str, describe_plugin,
@@ -227,27 +299,47 @@ class Registrar(Generic[E]):
         self._plugin = plugin
         self._describe_plugin = describe_plugin
         self._first_party = first_party
+        self.entries: list[Entry] = []
         self.added: list[str] = []
 
     def add(self, **fields: Any) -> None:
         """Register one entry; the accepted fields are those of the registry's entry class."""
         entry_cls = self._registry.entry_cls
+        where = f"plugin {self._describe_plugin(self._plugin)}: register_{self._registry.kind}"
         allowed = [f.name for f in attrs.fields(entry_cls) if f.name != "plugin"]
         unknown = sorted(set(fields) - set(allowed))
         if unknown:
             raise PluginError(
-                f"plugin {self._plugin!r}: register_{self._registry.kind} got unknown field(s) "
-                f"{', '.join(unknown)}; accepted: {', '.join(allowed)}"
+                f"{where} got unknown field(s) {', '.join(unknown)}"
+                f"{did_you_mean(unknown[0], allowed)}; accepted: {', '.join(allowed)}"
             )
         try:
             entry = entry_cls(plugin=self._plugin, **fields)
         except TypeError as exc:  # a missing required field
-            raise PluginError(
-                f"plugin {self._plugin!r}: register_{self._registry.kind}: {exc}"
-            ) from None
+            raise PluginError(f"{where}: {exc}") from None
         except PluginError as exc:
-            raise PluginError(f"plugin {self._plugin!r}: {exc}") from None
-        self._registry._add(entry, self._describe_plugin, self._first_party)
+            raise PluginError(f"{where}: {exc}") from None
+        if entry.name in self.added:
+            raise DuplicateNameError(
+                f"plugin {self._describe_plugin(self._plugin)} registers "
+                f"{self._registry.singular} {entry.name!r} twice; give each registry.add(...) "
+                "its own name")
+        what = f"plugin {self._describe_plugin(self._plugin)}: {self._registry.singular} " \
+               f"{entry.name!r}"
+        for field in attrs.fields(entry_cls):
+            ref = getattr(entry, field.name)
+            if field.validator is not _is_ref or ref is None:
+                continue
+            _REF_OWNERS.setdefault(ref, f"{what}: {field.name}")
+            module = ref.partition(":")[0]
+            siblings = missing_module(module)
+            # A module of a package that is not installed at all may come with an optional
+            # dependency: that one is reported at first use, by load_ref.
+            if siblings is not None and (siblings or importlib.util.find_spec(
+                    module.partition(".")[0]) is not None):
+                raise PluginError(f"{what}: {field.name}={ref!r}: no module named {module!r}"
+                                  f"{did_you_mean(module, siblings)}")
+        self.entries.append(entry)
         self.added.append(entry.name)
 
 

@@ -1,16 +1,17 @@
-"""ganzoo's built-in plugin: the losses and datasets every architecture can use.
+"""ganzoo's default plugin: the losses, datasets, metrics and features every architecture can use.
 
-It is written like any other plugin; only its loading differs (it comes after the entry points).
+Written exactly like a third-party plugin (public API only, ``"module:attribute"`` references);
+only its loading differs: it is listed in :data:`ganzoo.default_plugins.DEFAULT_PLUGINS`.
 """
 
 from __future__ import annotations
 
-from .hookspecs import hookimpl
+import ganzoo
 
 _LOSSES = "ganzoo.losses"
 
 
-@hookimpl
+@ganzoo.hookimpl
 def register_losses(registry) -> None:
     adversarial = [
         ("bce", "bce_d", "bce_g", "Original minimax GAN loss (Goodfellow et al. 2014)."),
@@ -39,9 +40,9 @@ def register_losses(registry) -> None:
         registry.add(name=name, kind=kind, fn=f"{_LOSSES}:{fn}", summary=summary)
 
 
-@hookimpl
+@ganzoo.hookimpl
 def register_datasets(registry) -> None:
-    from .data.configs import (CelebAConfig, DigitsConfig, DigitStylesConfig, ImageFolderConfig,
+    from ganzoo.data.configs import (CelebAConfig, DigitsConfig, DigitStylesConfig, ImageFolderConfig,
                                PairedFolderConfig, PhotoPairsConfig, UnpairedFolderConfig)
 
     registry.add(name="digits", config_cls=DigitsConfig, build="ganzoo.data.digits:build",
@@ -74,7 +75,7 @@ def register_datasets(registry) -> None:
                          "(B), unpaired in training; the test split knows each true counterpart.")
 
 
-@hookimpl
+@ganzoo.hookimpl
 def register_metrics(registry) -> None:
     for name, compute, summary in [
         ("fd-digits", "digits:fd_digits",
@@ -102,7 +103,7 @@ def register_metrics(registry) -> None:
                              "the target, over the held-out split.")
 
 
-@hookimpl
+@ganzoo.hookimpl
 def register_features(registry) -> None:
     for name, fn, kind, summary in [
         ("thickness", "thickness", "regressor", "Stroke thickness of a digit in pixels (ink area / half its perimeter)."),
