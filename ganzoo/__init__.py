@@ -36,6 +36,17 @@ __all__ = [
     "DiscreteInput", "ContinuousInput",
 ]
 
+# The public API: the names above and these modules, with their submodules and every name in
+# them that does not start with "_". Plugins import nothing else from ganzoo (a test checks
+# plugins/ and examples/); docs/plugins.md lists them. Everything else may change any release.
+PUBLIC_MODULES = (
+    "ganzoo.hookspecs", "ganzoo.registry", "ganzoo.plugins", "ganzoo.errors", "ganzoo.kinds",
+    "ganzoo.model", "ganzoo.blocks", "ganzoo.losses", "ganzoo.images", "ganzoo.io",
+    "ganzoo.safe_pickle", "ganzoo.bundle", "ganzoo.hub", "ganzoo.export", "ganzoo.testing",
+    "ganzoo.data", "ganzoo.metrics", "ganzoo.editing", "ganzoo.training.context",
+    "ganzoo.training.schedules",
+)
+
 
 def list_names(kind: str, pattern: str | None = None) -> list[str]:
     """Registered names of ``kind`` (``"architectures"``, ``"losses"``, ...), shell wildcards ok."""

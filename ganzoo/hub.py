@@ -25,7 +25,7 @@ def split_revision(ref: str) -> tuple[str, str | None]:
     return repo, (revision or None) if sep else None
 
 
-def _hub_error(exc: Exception, repo_id: str, revision: str | None) -> CheckpointError:
+def hub_error(exc: Exception, repo_id: str, revision: str | None) -> CheckpointError:
     """Translate huggingface_hub's exceptions into one line naming the repo and what to do."""
     from huggingface_hub import errors
 
@@ -66,7 +66,7 @@ def fetch(repo_id: str, *, revision: str | None = None, components: Components =
     except GanzooError:
         raise
     except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one line
-        raise _hub_error(exc, repo_id, revision) from None
+        raise hub_error(exc, repo_id, revision) from None
     return Path(folder)
 
 

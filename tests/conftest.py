@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import tomli_w
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The core's tests see ganzoo's own plugins only, whatever else is installed in the environment.
+# Tests of third-party plugins lift this (plugin_fixtures.site, test_example_plugin.ENV).
+os.environ.setdefault("GANZOO_LOAD_PLUGINS", "ganzoo")
 RECIPES = ROOT / "recipes"
 
 TINY_DIGITS = {

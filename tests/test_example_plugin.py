@@ -15,6 +15,8 @@ import pytest
 from conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "ganzoo-wgan-gp"
+# What a user's environment has: no allow-list (conftest sets one for the core's own tests).
+ENV = {k: v for k, v in os.environ.items() if k != "GANZOO_LOAD_PLUGINS"}
 
 
 def ganzoo_cli(*args, env, cwd):
@@ -27,10 +29,10 @@ def pip_install_to_target(package, target, build):
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                            "--no-build-isolation", "--no-index", "--target", str(target),
                            str(package)], capture_output=True, text=True,
-                          env={**os.environ, "TMPDIR": str(build)})
+                          env={**ENV, "TMPDIR": str(build)})
     assert proc.returncode == 0, proc.stderr
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(target), os.environ.get("PYTHONPATH", "")])}
+    return {**ENV, "PYTHONPATH": os.pathsep.join(
+        [str(target), ENV.get("PYTHONPATH", "")])}
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,8 @@ def installed(tmp_path_factory):
 
 
 def test_a_third_party_plugin_installs_lists_trains_loads_and_uninstalls(installed, tmp_path):
-    with_plugin = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(installed), os.environ.get("PYTHONPATH", "")])}
+    with_plugin = {**ENV, "PYTHONPATH": os.pathsep.join(
+        [str(installed), ENV.get("PYTHONPATH", "")])}
     listed = json.loads(ganzoo_cli("plugins", "--json", env=with_plugin, cwd=tmp_path).stdout)
     entry = next(p for p in listed if p["name"] == "wgan_gp")
     assert (entry["distribution"], entry["version"]) == ("ganzoo-wgan-gp", "0.1.0")
@@ -68,7 +70,7 @@ def test_a_third_party_plugin_installs_lists_trains_loads_and_uninstalls(install
     assert own.returncode == 0, own.stdout + own.stderr
 
     # Uninstalled: everything else works, and its weights say which package to install.
-    without = dict(os.environ)
+    without = dict(ENV)
     names = [p["name"] for p in json.loads(
         ganzoo_cli("plugins", "--json", env=without, cwd=tmp_path).stdout)]
     assert "wgan_gp" not in names and "dcgan" in names
@@ -110,7 +112,7 @@ def test_torch_hub_loads_models_through_hubconf():
 
 def test_install_runs_pip_in_ganzoos_environment(tmp_path):
     target = tmp_path / "site"
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PIP_TARGET": str(target),
+    env = {**ENV, "TMPDIR": str(tmp_path), "PIP_TARGET": str(target),
            "PIP_NO_DEPS": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_INDEX": "1"}
     proc = ganzoo_cli("install", EXAMPLE, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

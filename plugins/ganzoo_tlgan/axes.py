@@ -340,7 +340,7 @@ class Axes:
 
 def resolve(name_or_path: str, *, revision: str | None = None, **download: Any) -> Path:
     """A local axes folder for a folder path or a Hub repo id (only the axes files are fetched)."""
-    from ganzoo.hub import REPO_ID, _hub_error, split_revision
+    from ganzoo.hub import REPO_ID, hub_error, split_revision
 
     path = Path(name_or_path)
     if path.is_dir():
@@ -356,7 +356,7 @@ def resolve(name_or_path: str, *, revision: str | None = None, **download: Any) 
                                       allow_patterns=[CONFIG_NAME, TENSORS_NAME, "README.md"],
                                       **download))
     except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one line
-        raise _hub_error(exc, repo_id, revision or pinned) from None
+        raise hub_error(exc, repo_id, revision or pinned) from None
 
 
 # -- fitting ------------------------------------------------------------------------------------
