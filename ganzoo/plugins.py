@@ -183,6 +183,11 @@ def _load_entry_points(st: _State) -> None:
         if skipped:
             _trace(f"plugin {ep.name} ({dist}) {skipped}")
             continue
+        if (dist == "ganzoo" and ep.value in FIRST_PARTY.values()
+                and importlib.util.find_spec(ep.value) is None):
+            # Metadata of a checkout (ganzoo.egg-info) without plugins/ on the path: the
+            # first-party fallback below loads it from the checkout.
+            continue
         info = PluginInfo(name=ep.name, module=ep.value, distribution=dist, version=version,
                           builtin=False)
         try:
