@@ -15,7 +15,7 @@ import click
 
 from . import plugins
 from ._version import __version__
-from .errors import GanzooError
+from .errors import GanzooError, PluginError
 from .registry import REGISTRY_KINDS, load_ref
 
 LISTABLE = [k for k in REGISTRY_KINDS if k != "commands"]
@@ -43,13 +43,26 @@ class _Group(click.Group):
     def get_command(self, ctx: click.Context, name: str):
         command = super().get_command(ctx, name)
         if command is None and name in self._plugin_commands():
-            command = load_ref(plugins.registry("commands", strict=False).get(name).command)
+            try:
+                command = load_ref(plugins.registry("commands", strict=False).get(name).command)
+            except PluginError as exc:  # listed in --help as broken; running it says why
+                command = _broken_command(name, exc)
         return command
 
     @staticmethod
     def _plugin_commands() -> list[str]:
         # Those of the working plugins: a broken one must not take `ganzoo --help` down.
         return plugins.registry("commands", strict=False).names()
+
+
+def _broken_command(name: str, error: PluginError) -> click.Command:
+    def fail(args) -> None:
+        raise error
+
+    return click.Command(name, callback=fail, short_help=f"BROKEN: {error}",
+                         params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+                         context_settings={"ignore_unknown_options": True},
+                         add_help_option=False)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,6 +5,11 @@ match the hooks below. Each hook receives a *registrar*: call its ``add(...)`` o
 plugin provides. Registration must stay cheap: reference heavy code (anything importing torch) by a
 ``"module:attribute"`` string, which ganzoo imports on first use.
 
+Hooks are called the pluggy way: ``registry`` is the only argument, and an implementation may
+leave it out. A ``register_*`` function without ``@ganzoo.hookimpl``, a name that is not one of
+these hooks, or an argument other than ``registry`` makes the plugin broken, with one line
+saying so (see docs/plugins.md).
+
 These docstrings are the reference documentation for plugin authors.
 """
 

@@ -109,15 +109,19 @@ def _way_out(info: PluginInfo) -> str:
 
 
 # -- checking a plugin before pluggy sees it -------------------------------------------------
-def _hook_like(plugin: Any) -> list[tuple[str, Any]]:
-    """The plugin's own callables named ``register_*`` (a module's, or a class's methods)."""
-    if inspect.ismodule(plugin):
-        found = [(n, getattr(plugin, n)) for n in dir(plugin)]
-        found = [(n, f) for n, f in found
-                 if getattr(f, "__module__", None) == plugin.__name__]
-    else:
-        found = [(n, getattr(plugin, n)) for n in dir(type(plugin))]
-    return [(n, f) for n, f in found if n.startswith("register_") and callable(f)]
+def _hook_like(pm: pluggy.PluginManager, plugin: Any) -> list[tuple[str, Any, bool]]:
+    """(name, function, is it a hookimpl) for the plugin's hookimpls and for its own callables
+    named ``register_*`` (a module's functions, or a class's methods)."""
+    names = dir(plugin) if inspect.ismodule(plugin) else dir(type(plugin))
+    found = []
+    for name in names:
+        function = getattr(plugin, name, None)
+        marked = pm.parse_hookimpl_opts(plugin, name) is not None
+        own = (not inspect.ismodule(plugin)
+               or getattr(function, "__module__", None) == plugin.__name__)
+        if marked or (own and name.startswith("register_") and callable(function)):
+            found.append((name, function, marked))
+    return found
 
 
 def _required_args(function: Any) -> list[str]:
@@ -132,11 +136,14 @@ def _required_args(function: Any) -> list[str]:
 
 def _contract_problem(pm: pluggy.PluginManager, plugin: Any, where: str) -> str:
     """The first way ``plugin`` breaks the hook contract, as one line, or ""."""
-    for name, function in _hook_like(plugin):
-        marked = pm.parse_hookimpl_opts(plugin, name) is not None
+    for name, function, marked in _hook_like(pm, plugin):
         if name not in HOOKS:
-            if not marked:
+            if not marked and not closest(name, HOOKS):
                 continue  # a helper of the plugin's own, never called by ganzoo
+            if not marked:
+                return (f"{where} defines {name} without @ganzoo.hookimpl, and it is not a "
+                        f"ganzoo hook{did_you_mean(name, HOOKS)}; rename it and decorate it "
+                        "with @ganzoo.hookimpl")
             return (f"{where} implements {name}, which is not a ganzoo hook"
                     f"{did_you_mean(name, HOOKS)}; the hooks are {', '.join(HOOKS)}")
         if not marked:

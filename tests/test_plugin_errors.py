@@ -87,13 +87,17 @@ def test_a_failing_lazy_import_names_the_plugin_the_entry_the_module_and_the_cau
         "build='ganzoo_lazy.fine:buidl': module 'ganzoo_lazy.fine' has no attribute 'buidl' "
         "(did you mean 'build'?)")
     # The CLI turns it into that one line too, when the plugin's command is run.
-    result = cli("lazy-hello")
+    result = cli("lazy-hello", "--any", "args")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "ganzoo: plugin ganzoo_lazy (ganzoo-lazy 1.2.0): command 'lazy-hello': "
         "command='ganzoo_lazy.networks:hello': importing ganzoo_lazy.networks failed: "
         "ModuleNotFoundError: No module named 'not_installed_dependency' (install it, or fix "
         "the import)"]
+    # ... and `ganzoo --help` still works, showing the command as broken.
+    help_text = cli("--help")
+    assert help_text.exit_code == 0
+    assert "lazy-hello" in help_text.stdout and "BROKEN: plugin ganzoo_lazy" in help_text.stdout
 
 
 def test_a_hook_without_hookimpl_is_reported_instead_of_ignored(site):
@@ -109,6 +113,30 @@ def test_a_hook_without_hookimpl_is_reported_instead_of_ignored(site):
     assert message.startswith("plugin ganzoo_nomark (ganzoo-nomark 1.2.0) defines "
                               "register_architectures without @ganzoo.hookimpl, so ganzoo would "
                               "never call it; decorate it with @ganzoo.hookimpl")
+
+
+def test_an_unmarked_misspelt_hook_gets_both_mistakes_named(ganzoo_plugins):
+    class Both:
+        def register_architecture(self, registry):
+            pass
+
+    with pytest.raises(PluginError) as info:
+        plugins.register_plugin(Both(), "both")
+    assert one_line(info.value) == (
+        "plugin both defines register_architecture without @ganzoo.hookimpl, and it is not a "
+        "ganzoo hook (did you mean 'register_architectures'?); rename it and decorate it with "
+        "@ganzoo.hookimpl")
+
+
+def test_a_marked_hookimpl_of_any_name_must_be_a_hook(ganzoo_plugins):
+    class Odd:
+        @ganzoo.hookimpl
+        def setup_things(self, registry):
+            pass
+
+    with pytest.raises(PluginError, match="plugin odd implements setup_things, which is not a "
+                                          "ganzoo hook; the hooks are register_architectures"):
+        plugins.register_plugin(Odd(), "odd")
 
 
 def test_a_plugin_command_named_like_a_built_in_is_refused(site, cli):
