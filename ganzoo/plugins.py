@@ -181,7 +181,8 @@ def _mark_broken(st: _State, name: str, error: PluginError, *, fatal: bool = Tru
 
 # -- finding plugins ---------------------------------------------------------------------------
 def _load_entry_points(st: _State) -> None:
-    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for ep in sorted(found, key=lambda e: e.name):
         dist = ep.dist.name if ep.dist else None
         version = ep.dist.version if ep.dist else None
         if ep.name in st.infos:
@@ -299,12 +300,9 @@ def _fill_registries(st: _State) -> None:
                     raise PluginError(
                         f"plugin {info.describe()} registers the command {clash[0]!r}, which is "
                         f"a built-in ganzoo command; register it under another name")
-            # All or nothing: check every name before adding any.
-            trial = {kind: Registry(kind, st.registries[kind].entry_cls) for kind in staged}
-            for kind, entries in staged.items():
-                trial[kind]._entries = dict(st.registries[kind]._entries)
-                for entry in entries:
-                    trial[kind]._add(entry, describe, first_party)
+            # All or nothing: every name is checked before the registries change.
+            trial = {kind: st.registries[kind].extended(entries, describe, first_party)
+                     for kind, entries in staged.items()}
         except PluginError as exc:
             if _way_out(info) and "GANZOO_DISABLE_PLUGINS" not in str(exc):
                 exc = type(exc)(f"{exc}{_way_out(info)}")

@@ -251,6 +251,15 @@ class Registry(Generic[E]):
             )
         self._entries[entry.name] = entry
 
+    def extended(self, entries: list[E], describe_plugin,
+                 first_party: frozenset[str] = frozenset()) -> Registry[E]:
+        """A copy with ``entries`` added, all or nothing: a clash raises and changes nothing."""
+        new = Registry(self.kind, self.entry_cls)
+        new._entries = dict(self._entries)
+        for entry in entries:
+            new._add(entry, describe_plugin, first_party)
+        return new
+
     def get(self, name: str) -> E:
         """The entry called ``name``; an :class:`UnknownNameError` with suggestions otherwise."""
         try:

@@ -187,7 +187,8 @@ def test_a_broken_plugin_does_not_take_down_plugins_and_list(site, cli):
             "ganzoo_broken_hook (ganzoo-broken-hook 1.2.0) failed in register_architectures: "
             "ValueError: config file missing (until it is fixed, skip it with "
             "GANZOO_DISABLE_PLUGINS=ganzoo_broken_hook)") in listed.stdout
-    assert "BROKEN: plugin ganzoo_noimport (ganzoo-noimport 1.2.0) failed to import" in listed.stdout
+    assert ("BROKEN: plugin ganzoo_noimport (ganzoo-noimport 1.2.0) failed to import"
+            in listed.stdout)
     as_json = {p["name"]: p for p in json.loads(cli("plugins", "--json").stdout)}
     assert "ValueError: config file missing" in as_json["ganzoo_broken_hook"]["broken"]
     assert as_json["dcgan"]["broken"] is None
@@ -222,7 +223,8 @@ def test_an_in_process_plugin_that_is_broken_raises_and_changes_nothing(ganzoo_p
             registry.add(name="twice", kind="reconstruction", fn="ganzoo.losses:l1")
 
     before = plugins.registry("losses").names()
-    with pytest.raises(DuplicateNameError, match="plugin twice-plugin registers loss 'twice' twice"):
+    with pytest.raises(DuplicateNameError,
+                       match="plugin twice-plugin registers loss 'twice' twice"):
         plugins.register_plugin(Twice(), "twice-plugin")
     assert plugins.registry("losses").names() == before
     assert "twice-plugin" not in {p.name for p in plugins.plugins()}
