@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -171,8 +172,10 @@ def show(name, as_json) -> None:
 
 
 def _warn_broken() -> None:
+    # Plugins that failed to import were already named by a PluginWarning.
     for info in plugins.broken():
-        click.echo(f"ganzoo: broken plugin: {info.broken}", err=True)
+        if info.name in plugins.state().problems:
+            click.echo(f"ganzoo: broken plugin: {info.broken}", err=True)
 
 
 def _config_defaults(entry) -> dict:
@@ -616,7 +619,18 @@ def serve(model, axes, host, port, revision, device) -> None:
     launch(app, host=host, port=port, block=True, announce=click.echo)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, plugins.PluginWarning):  # one line, like the errors
+        click.echo(f"ganzoo: warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="ganzoo")
     except GanzooError as exc:  # raised outside a command (e.g. while `--help` lists commands)

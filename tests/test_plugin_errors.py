@@ -250,3 +250,32 @@ def test_the_allow_list_loads_only_the_named_plugins(site, monkeypatch):
     plugins.reset()
     assert plugins.registry("architectures").names() == []
     assert {p.name for p in plugins.plugins()} == set(plugins.BUILTIN_PLUGINS)
+
+
+def test_the_command_line_says_each_broken_plugin_in_one_line(site, tmp_path):
+    import os
+    import subprocess
+
+    install_fake(site, "ganzoo-noimp", "ganzoo_noimp", "import not_there_either\n")
+    install_fake(site, "ganzoo-unmarked", "ganzoo_unmarked",
+                 "def register_losses(registry):\n    pass\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    env.pop("GANZOO_LOAD_PLUGINS", None)
+
+    def ganzoo_cli(*args):
+        return subprocess.run([sys.executable, "-m", "ganzoo", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    listed = ganzoo_cli("list", "architectures")
+    assert listed.returncode == 0 and "dcgan" in listed.stdout
+    assert sorted(listed.stderr.splitlines()) == [
+        "ganzoo: broken plugin: plugin ganzoo_unmarked (ganzoo-unmarked 1.2.0) defines "
+        "register_losses without @ganzoo.hookimpl, so ganzoo would never call it; decorate it "
+        "with @ganzoo.hookimpl (until it is fixed, skip it with "
+        "GANZOO_DISABLE_PLUGINS=ganzoo_unmarked)",
+        "ganzoo: warning: plugin ganzoo_noimp (ganzoo-noimp 1.2.0) failed to import and was "
+        "skipped: ModuleNotFoundError: No module named 'not_there_either' (until it is fixed, "
+        "skip it with GANZOO_DISABLE_PLUGINS=ganzoo_noimp)"]
+    env["GANZOO_DISABLE_PLUGINS"] = "ganzoo_unmarked,ganzoo-noimp"
+    shown = ganzoo_cli("show", "dcgan")
+    assert shown.returncode == 0 and shown.stderr == ""
