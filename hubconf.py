@@ -1,7 +1,9 @@
 """torch.hub entry points: ``torch.hub.load("ganzoo/ganzoo", "load", "dcgan-digits")``.
 
 Everything ``ganzoo.load`` accepts works (registered weights names, Hub repo ids, folders);
-``dcgan_digits`` is a shortcut for the weights that ship with ganzoo.
+``dcgan_digits`` is a shortcut for the weights that ship with ganzoo. ganzoo need not be
+installed: in a checkout without its entry points, its own plugins register from ``plugins/``
+(``ganzoo.default_plugins.FIRST_PARTY``).
 """
 
 dependencies = ["torch", "torchvision", "pluggy", "attrs", "cattrs", "safetensors",
