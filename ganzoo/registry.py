@@ -108,6 +108,14 @@ def _is_ref(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
         )
 
 
+def _checks_ref(validator: Any) -> bool:
+    """Is ``validator`` :func:`_is_ref`, alone or wrapped (``optional``, ``and_``)?"""
+    if validator is _is_ref:
+        return True
+    inner = [getattr(validator, "validator", None), *getattr(validator, "_validators", ())]
+    return any(v is not None and _checks_ref(v) for v in inner)
+
+
 @attrs.frozen(kw_only=True)
 class Entry:
     """Fields every entry has. ``plugin`` is filled in by the registrar."""
@@ -337,7 +345,7 @@ class Registrar(Generic[E]):
                f"{entry.name!r}"
         for field in attrs.fields(entry_cls):
             ref = getattr(entry, field.name)
-            if field.validator is not _is_ref or ref is None:
+            if not _checks_ref(field.validator) or ref is None:
                 continue
             _REF_OWNERS.setdefault(ref, f"{what}: {field.name}")
             module = ref.partition(":")[0]

@@ -279,3 +279,57 @@ def test_the_command_line_says_each_broken_plugin_in_one_line(site, tmp_path):
     env["GANZOO_DISABLE_PLUGINS"] = "ganzoo_unmarked,ganzoo-noimp"
     shown = ganzoo_cli("show", "dcgan")
     assert shown.returncode == 0 and shown.stderr == ""
+
+
+def _ref_fields():
+    import attrs
+
+    from ganzoo.registry import REGISTRY_KINDS, _checks_ref
+
+    return [(kind, f.name) for kind, cls in REGISTRY_KINDS.items() for f in attrs.fields(cls)
+            if _checks_ref(f.validator)]
+
+
+def _minimal(kind: str) -> dict:
+    from ganzoo.data.configs import DigitsConfig
+
+    ref = "ganzoo.losses:l1"
+    return {
+        "architectures": dict(config_cls=DigitsConfig, build=ref, trainer="gan"),
+        "losses": dict(kind="adversarial", fn=ref, g_fn=ref),
+        "trainers": dict(step=ref),
+        "datasets": dict(config_cls=DigitsConfig, build=ref),
+        "metrics": dict(compute=ref),
+        "weights": dict(architecture="dcgan", url="https://example.org/w.pth", converter=ref),
+        "editors": dict(build=ref),
+        "features": dict(compute=ref),
+        "commands": dict(command=ref),
+    }[kind] | {"name": "typo-entry"}
+
+
+@pytest.mark.parametrize("kind, field", _ref_fields(), ids="-".join)
+def test_every_reference_field_has_its_module_checked_at_registration(ganzoo_plugins, kind,
+                                                                      field):
+    fields = _minimal(kind) | {field: "ganzoo.lossez:l1"}
+
+    class Plugin:
+        pass
+
+    def hook(self, registry):
+        registry.add(**fields)
+
+    setattr(Plugin, f"register_{kind}", ganzoo.hookimpl(hook))
+    with pytest.raises(PluginError) as info:
+        plugins.register_plugin(Plugin(), "typo")
+    assert one_line(info.value).endswith(
+        f"{field}='ganzoo.lossez:l1': no module named 'ganzoo.lossez' (did you mean "
+        "'ganzoo.losses'?)")
+    # ...and every registry's minimal entry is valid, so the typo is what the test catches.
+    fields[field] = "ganzoo.losses:l1"
+    plugins.register_plugin(Plugin(), "fine")
+
+
+def test_every_registry_has_a_reference_field_under_test():
+    from ganzoo.registry import REGISTRY_KINDS
+
+    assert {kind for kind, _ in _ref_fields()} == set(REGISTRY_KINDS)
