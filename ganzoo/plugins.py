@@ -172,10 +172,10 @@ def _add_plugin(st: _State, plugin: Any, info: PluginInfo) -> None:
     st.objects[info.name] = plugin
 
 
-def _mark_broken(st: _State, name: str, error: PluginError, *, fatal: bool = True) -> None:
+def _mark_broken(st: _State, name: str, error: PluginError) -> None:
+    """A contract error: the plugin registers nothing and :func:`registry` raises ``error``."""
     st.infos[name] = attrs.evolve(st.infos[name], broken=str(error), registered={})
-    if fatal:
-        st.problems[name] = error
+    st.problems[name] = error
     _trace(f"plugin {name} is broken: {error}")
 
 
