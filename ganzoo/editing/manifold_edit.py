@@ -216,3 +216,15 @@ def photo_constraints(constraints: Constraints, photo_size: tuple[int, int]) -> 
         raise EditError(f"the strokes are {w}x{h} but the image is {photo_size[1]}x"
                         f"{photo_size[0]}; draw them on (or resize them to) the image")
     return constraints
+
+
+def errors(model, images: torch.Tensor, constraints: Constraints,
+           settings: EditSettings | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weighted ``(colour, edge)`` errors ``[N]`` of ``images`` (e.g. the projection's) under
+    ``constraints``, as :func:`edit` reports them for its candidates."""
+    s = settings or EditSettings()
+    cfg = model.config
+    terms = _Terms(constraints, channels=cfg.channels, resolution=cfg.resolution, settings=s,
+                   device=images.device)
+    with torch.no_grad():
+        return s.color_weight * terms.color_error(images), s.edge_weight * terms.edge_error(images)
