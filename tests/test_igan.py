@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import attrs
 import numpy as np
 import pytest
@@ -249,3 +251,55 @@ def test_the_colour_model_reproduces_an_affine_colour_change():
 def test_a_transfer_with_mismatched_channels_is_refused():
     with pytest.raises(C.EditError, match="same channels"):
         T.transfer(torch.zeros(3, 8, 8), torch.zeros(2, 1, 8, 8))
+
+
+# -- the command line -----------------------------------------------------------------------------
+def _strokes(path, size, box, colour):
+    from PIL import Image
+
+    rgba = np.zeros((*size, 4), np.uint8)
+    (top, left, bottom, right) = box
+    rgba[top:bottom, left:right] = (*colour, 255)
+    Image.fromarray(rgba, "RGBA").save(path)
+
+
+def test_edit_brush_writes_candidates_morph_and_the_photo_at_its_size(cli, tmp_path):
+    from PIL import Image
+
+    photo = (np.random.default_rng(0).random((40, 48, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    _strokes(tmp_path / "strokes.png", (40, 48), (5, 5, 20, 25), (20, 60, 230))
+    _strokes(tmp_path / "lines.png", (40, 48), (30, 4, 32, 44), (0, 0, 0))
+    out = tmp_path / "out"
+    result = cli("edit", "brush", "dcgan-photos", "--image", tmp_path / "photo.png",
+                 "--color", tmp_path / "strokes.png", "--sketch", tmp_path / "lines.png",
+                 "-k", "2", "--starts", "6", "--iterations", "10", "--project-steps", "3",
+                 "--frames", "3", "-o", out)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "edit.json").read_text())
+    assert len(summary["candidates"]) == 2 and summary["settings"]["starts"] == 6
+    best = summary["candidates"][0]
+    assert best["color_error"] < summary["projection"]["color_error"]
+    assert best["realism"] is not None  # dcgan-photos ships its discriminator
+    assert Image.open(out / "transferred.png").size == (48, 40)
+    assert Image.open(out / "morph.png").size[0] > Image.open(out / "morph.png").size[1]
+    assert Image.open(out / "candidates.png").size[0] > 64
+
+
+def test_edit_brush_errors_are_one_line(cli, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 48, 3), np.uint8)).save(tmp_path / "photo.png")
+    _strokes(tmp_path / "small.png", (20, 20), (1, 1, 5, 5), (255, 0, 0))
+    result = cli("edit", "brush", "dcgan-photos", "--image", tmp_path / "photo.png",
+                 "--color", tmp_path / "small.png", "-o", tmp_path / "out")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "small.png" in result.output and "20x20 but the image is 48x40" in result.output
+    from ganzoo.bundle import write_bundle
+
+    write_bundle(ganzoo.create("pix2pix", **ganzoo.get("architectures", "pix2pix").tiny),
+                 tmp_path / "translator")
+    result = cli("edit", "brush", tmp_path / "translator", "--image", tmp_path / "photo.png",
+                 "--color", tmp_path / "small.png", "-o", tmp_path / "out")
+    assert result.exit_code == 1 and "not a latent generator" in result.output
+    assert len(result.output.strip().splitlines()) == 1
