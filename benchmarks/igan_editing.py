@@ -42,11 +42,31 @@ def crops(count: int, size: int = 96) -> list[torch.Tensor]:
     return found[:count]
 
 
+def figure(model, critic, path: str) -> None:
+    """One edit of the first held-out crop, side by side: photo with the stroke, projection,
+    the best four candidates, transferred photo (each shown at 96 pixels)."""
+    from ganzoo.editing import session
+    from ganzoo.editing.constraints import Constraints
+    from ganzoo.images import save_grid
+
+    photo = crops(1)[0]
+    mask = torch.zeros(1, 96, 96)
+    mask[:, 8:40, 52:88] = 1
+    blue = torch.tensor([-0.6, -0.2, 0.8]).view(3, 1, 1)
+    result = session.run(model, photo, Constraints(color=blue.expand(3, 96, 96).clone(),
+                                                   color_mask=mask), critic=critic, seed=0)
+    stroked = torch.where(mask > 0, blue.expand(3, 96, 96), photo)
+    big = [F.interpolate(image[None], size=(96, 96), mode="nearest")[0]
+           for image in (result.projected, *result.candidates.images[:4])]
+    save_grid(torch.stack([photo, stroked, big[0], *big[1:], result.transferred]), path, nrow=8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--model", default="dcgan-photos")
     parser.add_argument("--out", default="igan_editing.json")
+    parser.add_argument("--figure", help="also write the docs figure (a PNG) here")
     args = parser.parse_args()
 
     from ganzoo.editing import session
@@ -54,6 +74,8 @@ def main() -> None:
     from ganzoo.editing.manifold_edit import errors
 
     model, critic = session.load_editable(args.model)
+    if args.figure:
+        figure(model, critic, args.figure)
     rng = torch.Generator().manual_seed(0)
     rows = []
     for i, photo in enumerate(crops(args.photos)):
@@ -101,6 +123,8 @@ def main() -> None:
             result.seconds["projection"], "seconds_transfer": result.seconds["transfer"],
             "seconds_total": total, "kept": len(result.candidates)})
         print(json.dumps(rows[-1]))
+    if not rows:
+        return
     mean = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
     report = {"model": args.model, "photos": len(rows), "threads": torch.get_num_threads(),
               "cpu_capability": torch.backends.cpu.get_cpu_capability(),

@@ -217,9 +217,10 @@ def add_editing_tab(app, model, *, critic=None) -> EditingDemo:
         run.click(shown(demo.run_edit), [state, colours, lines, starts],
                   [state, gallery, caption]).then(
             shown(demo.frame), [state, choice, frame], [current, moved])
-        def pick(event: gr.SelectData):
+        def pick(event):
             return event.index
 
+        pick.__annotations__ = {"event": gr.SelectData}  # how gradio knows to pass the event
         gallery.select(pick, None, choice)
         for control in (choice, frame):
             control.change(shown(lambda s, c, f: demo.frame(s, c, f) if s and s.get(
