@@ -18,7 +18,7 @@ from ganzoo.data.paired import TEST_PHOTOS, TRAIN_PHOTOS, _photo, tiles
 
 
 def photo(name: str, size: int) -> torch.Tensor:
-    """``[3, H, W]`` in [-1, 1]: the bundled photo ``name``, its shorter side resized to ``size``."""
+    """``[3, H, W]`` in [-1, 1]: the bundled photo ``name``, shorter side resized to ``size``."""
     import numpy as np
 
     rgb = torch.from_numpy(np.array(_photo(name), dtype=np.uint8)).permute(2, 0, 1)

@@ -147,8 +147,8 @@ def transfer(photo: torch.Tensor, frames: torch.Tensor, *, flow: str = "dis", ra
         aligned = warp(before, motion)
         a, b = fit_colour_model(aligned, after, radius=radius, eps=eps)
         # To the photo: flow in photo pixels, colour models resized.
-        motion_photo = _resize(motion, (height, width))
-        motion_photo = motion_photo * torch.tensor([width / work[1], height / work[0]]).view(2, 1, 1)
+        ratio = torch.tensor([width / work[1], height / work[0]]).view(2, 1, 1)
+        motion_photo = _resize(motion, (height, width)) * ratio
         c = photo.shape[0]
         a_photo = _resize(a.reshape(*work, c * c).permute(2, 0, 1), (height, width))
         b_photo = _resize(b.permute(2, 0, 1), (height, width))
