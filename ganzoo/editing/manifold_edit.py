@@ -209,15 +209,6 @@ def rank(cost: torch.Tensor, *, keep: int = 16, best: int = 8, within: float = 2
     return chosen
 
 
-def photo_constraints(constraints: Constraints, photo_size: tuple[int, int]) -> Constraints:
-    """``constraints`` checked against the photo they were drawn on (``(H, W)``)."""
-    if constraints.size != tuple(photo_size):
-        h, w = constraints.size
-        raise EditError(f"the strokes are {w}x{h} but the image is {photo_size[1]}x"
-                        f"{photo_size[0]}; draw them on (or resize them to) the image")
-    return constraints
-
-
 def errors(model, images: torch.Tensor, constraints: Constraints,
            settings: EditSettings | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The weighted ``(colour, edge)`` errors ``[N]`` of ``images`` (e.g. the projection's) under
