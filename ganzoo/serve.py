@@ -233,6 +233,11 @@ def build_app(model, axes=None, *, name: str | None = None):
         button.click(shown(sample), inputs, output)
         for control in controls:
             control.change(shown(sample), inputs, output)
+    if demo.task == "unconditional":  # iGAN editing moves z alone
+        from .editing.manifold_edit import find_critic
+        from .serve_editing import add_editing_tab
+
+        add_editing_tab(app, model, critic=find_critic(model))
     return app
 
 

@@ -279,3 +279,22 @@ def test_unknown_split_names_the_accepted_ones(tmp_path, name):
     }[name]
     with pytest.raises(DataError, match=r"unknown split 'valid'.*'train', 'test'"):
         module.build(cfg, "valid")
+
+
+def test_photo_crops_are_colour_crops_and_the_test_split_is_the_held_out_photos():
+    import torch
+
+    from ganzoo.data.configs import PhotoCropsConfig
+    from ganzoo.data.photos import build
+
+    cfg = PhotoCropsConfig(resolution=16, photo_sizes=(32, 64), items=10)
+    train_split = build(cfg, "train")
+    items = [train_split[i]["image"] for i in range(10)]
+    assert len(train_split) == 10 and all(x.shape == (3, 16, 16) for x in items)
+    assert all(-1 <= float(x.min()) and float(x.max()) <= 1 for x in items)
+    assert not torch.equal(items[0], items[7])                      # photos 0 and 0, other crops
+    test_split = build(cfg, "test")
+    tiles = [test_split[i]["image"] for i in range(len(test_split))]
+    assert len(tiles) >= 2 and torch.equal(tiles[0], build(cfg, "test")[0]["image"])  # fixed
+    with pytest.raises(ValueError, match=r"photo_sizes \[8\] are smaller than resolution = 16"):
+        PhotoCropsConfig(resolution=16, photo_sizes=(8,))

@@ -29,3 +29,10 @@ def test_dcgan_celeba_recipe_trains_on_a_folder_in_the_celeba_layout(tmp_path):
     assert result.status == "finished"
     images = ganzoo.load(str(tmp_path / "run")).generate(2, seed=0)
     assert images.shape == (2, 3, 64, 64)
+
+
+def test_dcgan_photos_recipe_trains_on_the_embedded_photo_crops(tmp_path):
+    recipe = Recipe.from_toml(RECIPES / "dcgan_photos.toml", [*FEW_STEPS, "train.batch_size=4"])
+    result = train(recipe, tmp_path / "run", progress=False)
+    assert result.status == "finished"
+    assert ganzoo.load(str(tmp_path / "run")).generate(2, seed=0).shape == (2, 3, 32, 32)

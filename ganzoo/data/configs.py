@@ -96,6 +96,35 @@ class PairedFolderConfig:
 
 
 @attrs.frozen(kw_only=True)
+class PhotoCropsConfig:
+    """Embedded colour images: random ``resolution`` crops of the colour photos shipped with
+    scikit-image and scikit-learn (the training photos of ``photo-pairs``), for unconditional
+    generators such as the iGAN editing model.
+
+    Each photo is resized so its shorter side is each of ``photo_sizes`` (small sizes show whole
+    objects, large ones textures); a training item is a crop of one photo at one size, both drawn
+    at random, flipped with ``flip``; ``items`` of them make an epoch. The test split is the tiles
+    of the two held-out photos (``chelsea`` the cat and scikit-learn's ``flower``) at the first
+    size.
+    """
+
+    resolution: int = attrs.field(default=32, validator=[v.instance_of(int), v.ge(8), v.le(256)])
+    photo_sizes: tuple[int, ...] = attrs.field(
+        default=(48, 96), converter=tuple,
+        validator=v.deep_iterable(v.and_(v.instance_of(int), v.ge(8), v.le(1024))))
+    items: int = attrs.field(default=4096, validator=[v.instance_of(int), v.ge(1)])
+    flip: bool = True
+
+    @photo_sizes.validator
+    def _sizes_fit(self, _attribute, value: tuple[int, ...]) -> None:
+        if not value:
+            raise ValueError("photo_sizes is empty; give at least one size, e.g. [48, 96]")
+        small = [size for size in value if size < self.resolution]
+        if small:
+            raise ValueError(f"photo_sizes {small} are smaller than resolution = {self.resolution}")
+
+
+@attrs.frozen(kw_only=True)
 class PhotoPairsConfig:
     """Embedded paired data: the colour photos shipped with scikit-image and scikit-learn, each
     resized so its shorter side is ``photo_size``, paired with its Canny edge map

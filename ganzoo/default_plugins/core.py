@@ -42,8 +42,9 @@ def register_losses(registry) -> None:
 
 @ganzoo.hookimpl
 def register_datasets(registry) -> None:
-    from ganzoo.data.configs import (CelebAConfig, DigitsConfig, DigitStylesConfig, ImageFolderConfig,
-                               PairedFolderConfig, PhotoPairsConfig, UnpairedFolderConfig)
+    from ganzoo.data.configs import (CelebAConfig, DigitsConfig, DigitStylesConfig,
+                                     ImageFolderConfig, PairedFolderConfig, PhotoCropsConfig,
+                                     PhotoPairsConfig, UnpairedFolderConfig)
 
     registry.add(name="digits", config_cls=DigitsConfig, build="ganzoo.data.digits:build",
                  kind="labelled",
@@ -64,6 +65,10 @@ def register_datasets(registry) -> None:
                  build="ganzoo.data.paired:build_photos", kind="paired",
                  summary="Embedded: crops of scikit-image/scikit-learn photos with their edge "
                          "maps or grayscale; two whole photos held out for the test split.")
+    registry.add(name="photo-crops", config_cls=PhotoCropsConfig,
+                 build="ganzoo.data.photos:build", kind="images",
+                 summary="Embedded: colour crops of the scikit-image/scikit-learn photos at "
+                         "several scales; two whole photos held out for the test split.")
 
     registry.add(name="unpaired-folder", config_cls=UnpairedFolderConfig,
                  build="ganzoo.data.unpaired:build_folder", kind="unpaired",

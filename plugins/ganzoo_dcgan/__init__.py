@@ -46,3 +46,13 @@ def register_weights(registry) -> None:
         summary="DCGAN generator trained by recipes/dcgan_digits.toml (32x32 digits, EMA); "
                 "ships inside the package, so it loads offline.",
     )
+    registry.add(
+        name="dcgan-photos",
+        architecture="dcgan",
+        source="package:ganzoo_dcgan/weights/dcgan-photos",
+        license="other",
+        paper="https://arxiv.org/abs/1511.06434",
+        dataset="photo-crops",
+        summary="DCGAN trained by recipes/dcgan_photos.toml (32x32 colour crops of the bundled "
+                "photos, EMA); ships its discriminator for iGAN editing's realism score.",
+    )

@@ -21,9 +21,12 @@ def register_editors(registry) -> None:
                  summary="Mean encoded latent with an attribute minus mean without.")
     registry.add(name="projection", build="ganzoo.editing.projection:project",
                  summary="Project real images onto the generator: optimise, encoder or hybrid.")
+    registry.add(name="igan-brush", build="ganzoo.editing.manifold_edit:edit",
+                 summary="iGAN: colour/sketch/warp brushes -> ranked latents near z0; morph and "
+                         "edit transfer onto the photo (ganzoo edit brush).")
 
 
 @ganzoo.hookimpl
 def register_commands(registry) -> None:
     registry.add(name="edit", command="ganzoo_tlgan.cli:edit",
-                 summary="Edit what a generator draws: fit, apply, project, interpolate.")
+                 summary="Edit what a generator draws: fit, apply, project, interpolate, brush.")

@@ -267,3 +267,62 @@ def interpolate(model, seeds, steps, method, output) -> None:
     net = ganzoo.load(model)
     images = interpolation_grid(net, seed_list, steps=steps, method=method)
     click.echo(f"wrote {save_grid(images, output, nrow=steps)}")
+
+
+@edit.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--image", "image_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The photo to edit (any size); it is projected onto MODEL first.")
+@click.option("--color", "color_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Colour strokes: an RGBA PNG the photo's size; painted = alpha > 0.")
+@click.option("--sketch", "sketch_path", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path),
+              help="Sketch lines: an RGBA PNG the photo's size; drawn = alpha > 0.")
+@click.option("-k", "--candidates", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Candidates to write (at most the edit's kept results).")
+@click.option("--starts", default=64, show_default=True, type=click.IntRange(1, 256),
+              help="Latents optimised at once: the projection plus perturbations.")
+@click.option("--iterations", default=40, show_default=True, type=click.IntRange(0, 1000),
+              help="Adam iterations of the edit.")
+@click.option("--color-weight", default=1.0, show_default=True, type=float,
+              help="Weight of the masked colour error.")
+@click.option("--edge-weight", default=0.2, show_default=True, type=float,
+              help="Weight of the masked HOG-edge error of the sketch.")
+@click.option("--prior-weight", default=5.0, show_default=True, type=float,
+              help="Weight of mean (z - z0)^2: how near the projection the edit stays.")
+@click.option("--realism-weight", default=0.0, show_default=True, type=float,
+              help="Weight of the discriminator's realism term (needs a bundle that ships it).")
+@click.option("--frames", default=16, show_default=True, type=click.IntRange(2, 64),
+              help="Frames of the morph from the projection to the best candidate.")
+@click.option("--morph", "morph_method", default="linear", show_default=True,
+              type=click.Choice(["linear", "spherical"]), help="Interpolation of the morph.")
+@click.option("--project-steps", default=50, show_default=True, type=click.IntRange(1),
+              help="L-BFGS steps of the photo's projection.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the perturbations.")
+@click.option("-o", "--out", default="brush", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the results.")
+def brush(model, image_path, color_path, sketch_path, candidates, starts, iterations,
+          color_weight, edge_weight, prior_weight, realism_weight, frames, morph_method,
+          project_steps, seed, out) -> None:
+    """iGAN: edit the photo IMAGE with colour strokes and sketch lines on MODEL's manifold.
+
+    Projects the photo, searches z for images that follow the strokes, and writes into OUT:
+    candidates.png (best first), morph.png (projection to the best candidate), transferred.png
+    (the edit carried onto the photo at its own size) and edit.json (errors, realism scores)."""
+    if color_path is None and sketch_path is None:
+        raise click.UsageError("give --color strokes, --sketch lines, or both")
+    from ganzoo.editing import session
+    from ganzoo.editing.manifold_edit import EditSettings
+
+    settings = EditSettings(starts=starts, iterations=iterations, color_weight=color_weight,
+                            edge_weight=edge_weight, prior_weight=prior_weight,
+                            realism_weight=realism_weight)
+    summary = session.edit_photo(model, image_path, color=color_path, sketch=sketch_path,
+                                 settings=settings, candidates=candidates, frames=frames,
+                                 morph_method=morph_method, project_steps=project_steps,
+                                 seed=seed, out=out)
+    best = summary["candidates"][0]
+    click.echo(f"{len(summary['candidates'])} candidate(s) in {summary['seconds']['edit']:.1f} s; "
+               f"stroke error {summary['projection']['color_error']:.4f} -> "
+               f"{best['color_error']:.4f}; wrote {out}")
