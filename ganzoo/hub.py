@@ -90,6 +90,10 @@ def resolve(name_or_path: str, *, revision: str | None = None, components: Compo
     if name_or_path in weights:
         return _resolve_registered(weights.get(name_or_path), revision, components, **download)
     repo_id, pinned = split_revision(name_or_path)
+    if REPO_ID.match(repo_id) and path.parent.is_dir():  # runs/dcgan-digitz: a typo, not a repo
+        raise CheckpointError(f"{path}: no such folder (there is a local {path.parent}/; for the "
+                              f"Hub repo {repo_id!r}, move out of this directory or use its "
+                              "registered weights name)")
     if REPO_ID.match(repo_id):
         return fetch(repo_id, revision=revision or pinned, components=components, **download)
     if "/" in name_or_path or os.sep in name_or_path:
