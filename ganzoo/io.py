@@ -105,7 +105,7 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
 
     Call it only while holding the folder's run lock: then no other writer owns them."""
     removed = []
-    for tmp in folder.rglob(".*.tmp"):
+    for tmp in folder.glob("**/.*.tmp"):  # glob does not follow symlinked folders out of it
         if TEMP_NAME.fullmatch(tmp.name) and tmp.is_file() and not tmp.is_symlink():
             with contextlib.suppress(OSError):
                 tmp.unlink()

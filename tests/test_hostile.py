@@ -190,7 +190,76 @@ def case_component_path_wildcard(tmp):
     return _generate(folder, tmp), [str(folder / "config.json"), "'*'", "wildcard"]
 
 
+# -- 4./10. unusable output folders: one line, and no lock or pid file left in them -------------
+def _out_case(out, words):
+    def case(tmp):
+        recipe = write_recipe(tmp / "r.toml", {**TINY_DIGITS, "train": {
+            **TINY_DIGITS["train"], "steps": 1}})
+        target = out(tmp) if callable(out) else Path(out)
+        return ["run", recipe, "--out", target, "-q"], [str(target), *words]
+    case.__name__ = f"case_out_{out if isinstance(out, str) else out.__name__}"
+    return case
+
+
+def holding_files(tmp):
+    (tmp / "busy").mkdir()
+    (tmp / "busy" / "notes.txt").write_text("mine")
+    return tmp / "busy"
+
+
+def a_file(tmp):
+    (tmp / "file").write_text("x")
+    return tmp / "file"
+
+
+def case_resume_bundle_whose_recipe_names_a_base(tmp):
+    from ganzoo.bundle import write_bundle
+    from ganzoo.testing import tiny_model
+
+    (tmp / "src").mkdir()
+    recipe = write_recipe(tmp / "src" / "recipe.toml", {"base": "/etc/hostname", **TINY_DIGITS})
+    (tmp / "src" / "checkpoint.safetensors").write_bytes(b"")
+    folder = write_bundle(tiny_model("dcgan"), tmp / "bundle", training_files={
+        "recipe.toml": recipe, "checkpoint.safetensors": tmp / "src" / "checkpoint.safetensors"})
+    return ["run", "--resume", folder, "--out", tmp / "new"], [
+        str(folder / "training" / "recipe.toml"), "base = '/etc/hostname' refused"]
+
+
+# -- ganzoo report: reads only the run's own regular files -----------------------------------
+def _run_dir(tmp: Path) -> Path:
+    run = tmp / "run"
+    (run / "samples").mkdir(parents=True)
+    write_recipe(run / "recipe.toml", {**TINY_DIGITS, "name": "tiny"})
+    (run / "metrics.jsonl").write_text('{"step": 2, "loss_d": 1.0}\n{"step": "x"}\n[1]\n{"ste')
+    return run
+
+
+@_isolated
+def case_report_sample_that_is_a_fifo(tmp):
+    run = _run_dir(tmp)
+    os.mkfifo(run / "samples" / "step-000002.png")
+    return ["report", run], [str(run / "samples" / "step-000002.png"), "a FIFO"]
+
+
+def case_report_sample_linked_out_of_the_run(tmp):
+    run = _run_dir(tmp)
+    (run / "samples" / "final.png").symlink_to("/etc/passwd")
+    return ["report", run], [str(run / "samples" / "final.png"), "symbolic link"]
+
+
+def case_report_damaged_run_json(tmp):
+    run = _run_dir(tmp)
+    (run / "run.json").write_text('{"plugins": ')
+    return ["report", run], [str(run / "run.json"), "damaged"]
+
+
 CASES = [
+    case_report_sample_that_is_a_fifo, case_report_sample_linked_out_of_the_run,
+    case_report_damaged_run_json,
+    _out_case("/dev/null", ["exists and is not a directory"]),
+    _out_case("/proc/x", ["cannot create the output folder"]),
+    _out_case(holding_files, ["not empty"]),
+    case_resume_bundle_whose_recipe_names_a_base,
     case_bundle_config_at_every_cap, case_pix2pix_bundle_at_its_caps,
     case_recipe_that_dry_run_used_to_accept, case_stride0_tensors_in_a_third_party_file,
     case_recipe_base_dev_zero, case_recipe_base_fifo, case_recipe_itself_a_fifo,
@@ -253,3 +322,18 @@ def test_hostile_input_is_one_line_naming_it(case, tmp_path, monkeypatch):
     assert "Traceback" not in output and "pip install evil" not in output
     assert not (tmp / "canary").exists()  # nothing in the file ran
     assert _tree(tmp_path) == before  # nothing written anywhere (no out dir, lock or temp file)
+
+
+def test_report_skips_damaged_metric_lines(tmp_path, cli):
+    run = _run_dir(tmp_path)
+    result = cli("report", run)
+    assert result.exit_code == 0, result.output
+    assert "tiny" in (run / "report.html").read_text()
+
+
+def test_out_slash_is_refused_without_a_lock_in_it(tiny_recipe, cli):
+    had = {p for p in ("/.lock", "/run.pid") if Path(p).exists()}
+    result = cli("run", tiny_recipe, "--out", "/", "-q")
+    assert result.exit_code == 1 and result.output.startswith("ganzoo: /: the output folder is "
+                                                              "not empty"), result.output
+    assert {p for p in ("/.lock", "/run.pid") if Path(p).exists()} == had

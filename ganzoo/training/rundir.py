@@ -129,7 +129,8 @@ def locked(run_dir: Path) -> Iterator[None]:
         except OSError as exc:
             raise RunDirError(f"{pid_path}: cannot write ({exc.strerror or exc}); choose a "
                               "writable --out with free space") from None
-        remove_stale_temp_files(run_dir)
+        if (run_dir / RECIPE_NAME).is_file() and (run_dir / RUN_INFO_NAME).is_file():
+            remove_stale_temp_files(run_dir)  # a run being resumed: its own leftovers only
         yield
     except GanzooError:  # refused, or stopped with one line: leave no lock or pid file behind
         lock.release()
