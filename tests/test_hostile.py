@@ -337,3 +337,52 @@ def test_out_slash_is_refused_without_a_lock_in_it(tiny_recipe, cli):
     assert result.exit_code == 1 and result.output.startswith("ganzoo: /: the output folder is "
                                                               "not empty"), result.output
     assert {p for p in ("/.lock", "/run.pid") if Path(p).exists()} == had
+
+
+def test_writes_inside_a_locked_run_never_re_create_its_folder(tmp_path):
+    import shutil
+
+    from ganzoo.errors import WriteError
+    from ganzoo.io import atomic_write_text
+    from ganzoo.training import rundir
+
+    run = tmp_path / "run"
+    with pytest.raises(WriteError, match="the run directory .* is gone"):
+        with rundir.locked(run):
+            atomic_write_text(run / "samples" / "step-000001.png", "ok")  # subfolders: fine
+            shutil.rmtree(run)
+            atomic_write_text(run / "samples" / "step-000002.png", "no")
+    assert not run.exists()
+
+
+def test_a_resumed_run_cleans_the_temp_files_of_killed_writes(tmp_path):
+    from ganzoo.training import rundir
+
+    run = tmp_path / "run"
+    (run / "weights" / "gen").mkdir(parents=True)
+    for name in ("recipe.toml", "run.json"):
+        (run / name).write_text("{}")
+    litter = [run / ".checkpoint.safetensors.ab12_x9Z.tmp",
+              run / "weights" / "gen" / ".model.safetensors.0123abcd.tmp"]
+    for path in litter:
+        path.write_bytes(b"half")
+    keep = run / ".notes.tmp"  # not a name atomic writes make
+    keep.write_text("mine")
+    with rundir.locked(run):
+        assert not any(p.exists() for p in litter)
+    assert keep.exists()
+
+
+def test_published_files_get_the_usual_mode(tmp_path):
+    """safetensors replaces the prepared temp file with one of mode 0600; the published file
+    gets 0666 minus the umask (0644 under the usual 022), as ``open`` would give it."""
+    import stat
+
+    from safetensors.torch import save_file
+
+    import ganzoo.io
+    from ganzoo.io import atomic_write_with
+
+    target = tmp_path / "model.safetensors"
+    atomic_write_with(target, lambda tmp: save_file({"w": torch.zeros(2)}, str(tmp)))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~ganzoo.io._UMASK
