@@ -273,7 +273,22 @@ def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source:
             parts.append(f"shape mismatch for {k!r}: file {tuple(tensors[k].shape)}, "
                          f"model {tuple(expected[k].shape)}")
         raise CheckpointError(f"{source}: weights do not fit the config: {'; '.join(parts)}")
+    for key, want in expected.items():
+        got = tensors[key]
+        if got.dtype != want.dtype and (got.is_floating_point() != want.is_floating_point()
+                                        or got.is_complex() or got.dtype in _FP8
+                                        or got.dtype == torch.bool):
+            raise CheckpointError(f"{source}: tensor {key!r} is stored as {got.dtype}; the model "
+                                  f"holds {want.dtype} there and ganzoo does not cast weights "
+                                  "silently")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise CheckpointError(f"{source}: tensor {key!r} holds NaN or infinite values")
     module.load_state_dict(tensors, strict=True)
+
+
+_FP8 = tuple(getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2",
+                                                 "float8_e4m3fnuz", "float8_e5m2fnuz")
+             if hasattr(torch, name))
 
 
 def build_model(architecture: str, config: Any, *, source: str | Path | None = None):

@@ -386,3 +386,77 @@ def test_published_files_get_the_usual_mode(tmp_path):
     target = tmp_path / "model.safetensors"
     atomic_write_with(target, lambda tmp: save_file({"w": torch.zeros(2)}, str(tmp)))
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~ganzoo.io._UMASK
+
+
+# -- 8. silently wrong images and weights ---------------------------------------------------
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG header claiming width x height grayscale pixels, with a tiny IDAT: ~60 bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+def test_a_png_claiming_144_mpixels_is_refused_before_decoding(tmp_path):
+    from ganzoo.data.images import load_image
+    from ganzoo.errors import DataError
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_claiming(12000, 12000))
+    with pytest.raises(DataError, match=r"bomb.png: 12000 x 12000 is 144 Mpixels, over the 64 "):
+        load_image(path, 1)
+
+
+def test_16_bit_pngs_are_scaled_not_clipped(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.data.images import load_image
+
+    gradient = np.linspace(0, 65535, 256).astype(np.uint16).reshape(1, 256).repeat(4, 0)
+    path = tmp_path / "deep.png"
+    Image.fromarray(gradient).save(path)
+    assert Image.open(path).mode.startswith("I")
+    pixels = (load_image(path, 1)[0, 0] + 1) * 127.5
+    expected = torch.from_numpy(np.rint(gradient[0] / 257.0))
+    assert torch.allclose(pixels.double(), expected.double(), atol=0.51)
+    assert (pixels > 254).float().mean() < 0.01  # was 99.5 % white
+
+
+def test_tiff_images_are_found_and_read(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.data.folder import find_images
+    from ganzoo.data.images import load_image
+
+    for suffix in (".tif", ".tiff"):
+        Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(tmp_path / f"a{suffix}")
+    found = find_images(tmp_path)
+    assert [p.name for p in found] == ["a.tif", "a.tiff"]
+    assert torch.allclose(load_image(found[0], 3), torch.full((3, 8, 8), 200 / 127.5 - 1))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "bool", "float8_e4m3fn", "complex64", "nan"])
+def test_weights_of_the_wrong_dtype_or_nan_are_refused(tmp_path, dtype):
+    from safetensors.torch import load_file, save_file
+
+    import ganzoo
+    from ganzoo.bundle import write_bundle
+    from ganzoo.testing import tiny_model
+
+    folder = write_bundle(tiny_model("dcgan"), tmp_path / "b", components="inference")
+    path = folder / "gen" / "model.safetensors"
+    tensors = load_file(str(path))
+    key = next(k for k, v in tensors.items() if v.is_floating_point() and v.numel() > 1)
+    tensors[key] = (tensors[key].clone().fill_(float("nan")) if dtype == "nan"
+                    else tensors[key].to(getattr(torch, dtype)))
+    save_file(tensors, str(path))
+    with pytest.raises(ganzoo.CheckpointError, match=f"{path}: tensor '{key}' "):
+        ganzoo.load(folder)
