@@ -254,6 +254,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise RecipeError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. train.steps=100")
+    if key == "base":
+        raise RecipeError(f"--set {text!r}: base is read before overrides apply; put base = "
+                          "in the recipe file instead")
+    if any(ord(c) < 32 for c in text):
+        raise RecipeError(f"--set {text!r}: a newline or other control character in an "
+                          "override (TOML would read only part of it); give one value per --set")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:

@@ -253,7 +253,17 @@ def case_report_damaged_run_json(tmp):
     return ["report", run], [str(run / "run.json"), "damaged"]
 
 
+def _override_case(text, words):
+    def case(tmp):
+        recipe = write_recipe(tmp / "r.toml", TINY_DIGITS)
+        return ["run", recipe, "--dry-run", "--set", text], words
+    case.__name__ = f"case_set_{text[:12]!r}"
+    return case
+
+
 CASES = [
+    _override_case("base=/etc/hostname", ["--set 'base=/etc/hostname'", "recipe file"]),
+    _override_case("train.steps=3\nseed=4", ["newline"]),
     case_report_sample_that_is_a_fifo, case_report_sample_linked_out_of_the_run,
     case_report_damaged_run_json,
     _out_case("/dev/null", ["exists and is not a directory"]),
