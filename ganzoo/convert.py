@@ -79,7 +79,11 @@ def read_state_dict(path: Path) -> dict:
 def convert_file(converter: str, path: str | Path, out: str | Path):
     """Convert a local third-party checkpoint with ``converter`` into a bundle at ``out``."""
     path, out = Path(path), Path(out)
-    model = load_ref(converter)(read_state_dict(path))
+    state = read_state_dict(path)
+    try:
+        model = load_ref(converter)(state)
+    except GanzooError as exc:  # the converter's finding, about this file
+        raise CheckpointError(f"{path}: {exc}") from None
     write_bundle(model, out, components="inference")
     return model
 

@@ -470,3 +470,30 @@ def test_weights_of_the_wrong_dtype_or_nan_are_refused(tmp_path, dtype):
     save_file(tensors, str(path))
     with pytest.raises(ganzoo.CheckpointError, match=f"{path}: tensor '{key}' "):
         ganzoo.load(folder)
+
+
+def test_a_mis_shaped_pix2pix_tensor_is_one_line_naming_it(tmp_path, cli):
+    from paired_fixtures import ReferenceUnet
+
+    state = ReferenceUnet(3, 3, 5, 4).state_dict()
+    key = next(k for k, v in state.items() if k.endswith("weight") and v.dim() == 4
+               and k != "model.model.0.weight" and not k.startswith("model.model.3."))
+    state[key] = torch.zeros(*state[key].shape[:-1], state[key].shape[-1] + 1)
+    path = tmp_path / "latest_net_G.pth"
+    torch.save(state, path)
+    result = cli("convert", "pix2pix", path, "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"ganzoo: {path}: "), result.output
+    assert "has shape" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_inception_weights_file_is_one_line(tmp_path, monkeypatch):
+    from ganzoo.errors import GanzooError
+    from ganzoo.metrics.inception import ENV, InceptionFeatures
+
+    (tmp_path / "weights.pth").write_bytes(b"")
+    monkeypatch.setenv(ENV, str(tmp_path / "weights.pth"))
+    with pytest.warns(UserWarning):  # not the published file's sha256
+        with pytest.raises(GanzooError, match=f"{ENV}=.*weights.pth: not a PyTorch state dict"):
+            InceptionFeatures()
