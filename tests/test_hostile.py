@@ -497,3 +497,26 @@ def test_an_empty_inception_weights_file_is_one_line(tmp_path, monkeypatch):
     with pytest.warns(UserWarning):  # not the published file's sha256
         with pytest.raises(GanzooError, match=f"{ENV}=.*weights.pth: not a PyTorch state dict"):
             InceptionFeatures()
+
+
+def test_an_unreachable_hub_is_one_line_without_half_a_minute_of_retries(tmp_path, cli,
+                                                                         monkeypatch):
+    import socket
+    import time
+
+    from huggingface_hub import constants
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    started = time.monotonic()
+    result = cli("generate", "someone/some-gan", "-o", tmp_path / "x.png")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "ganzoo: someone/some-gan: the Hub cannot be reached and this model is not in the local "
+        "cache; connect once to download it, or load a local folder"]
