@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import ganzoo
 from ganzoo import GanzooError
 
-FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
@@ -123,7 +123,7 @@ def trained_run(tmp_path_factory):
     return run
 
 
-@settings(max_examples=20, deadline=None, derandomize=True,
+@settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_checkpoint_metadata_resumes_or_is_one_line(trained_run, tmp_path, data):
