@@ -37,7 +37,8 @@ __all__ = ["UnsafePickleError", "load", "loads"]
 
 ACCEPTED = ("numpy arrays, numpy scalars and dtypes, lists, tuples, dicts, strings, bytes, "
             "numbers, None and booleans")
-PLAIN_KINDS = "biufcSU"  # numpy dtype kinds admitted: bool, int, uint, float, complex, bytes, str
+PLAIN_KINDS = "biufcSU"
+PICKLE_LIMIT = 8 << 30  # bytes; CUB's embeddings pickle, the largest known, is ~360 MB  # numpy dtype kinds admitted: bool, int, uint, float, complex, bytes, str
 
 
 class UnsafePickleError(DataError):
@@ -173,9 +174,11 @@ def loads(data: bytes, *, source: str = "<bytes>") -> Any:
 
 def load(path: str | Path) -> Any:
     """Unpickle the file at ``path`` admitting only plain data; errors name the file."""
+    from .io import read_bytes_limited
+
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bytes_limited(path, error=DataError, limit=PICKLE_LIMIT)
     except FileNotFoundError:
         raise DataError(f"{path}: missing") from None
     except OSError as exc:

@@ -261,7 +261,24 @@ def _override_case(text, words):
     return case
 
 
+@_isolated
+def case_bundle_training_recipe_that_is_a_fifo(tmp):
+    from ganzoo.bundle import write_bundle
+    from ganzoo.testing import tiny_model
+
+    (tmp / "src").mkdir()
+    recipe = write_recipe(tmp / "src" / "recipe.toml", TINY_DIGITS)
+    (tmp / "src" / "checkpoint.safetensors").write_bytes(b"")
+    folder = write_bundle(tiny_model("dcgan"), tmp / "bundle", training_files={
+        "recipe.toml": recipe, "checkpoint.safetensors": tmp / "src" / "checkpoint.safetensors"})
+    (folder / "training" / "recipe.toml").unlink()
+    os.mkfifo(folder / "training" / "recipe.toml")
+    return ["run", "--resume", folder, "--out", tmp / "new"], [
+        str(folder / "training" / "recipe.toml"), "a FIFO"]
+
+
 CASES = [
+    case_bundle_training_recipe_that_is_a_fifo,
     _override_case("base=/etc/hostname", ["--set 'base=/etc/hostname'", "recipe file"]),
     _override_case("train.steps=3\nseed=4", ["newline"]),
     case_report_sample_that_is_a_fifo, case_report_sample_linked_out_of_the_run,
@@ -520,3 +537,13 @@ def test_an_unreachable_hub_is_one_line_without_half_a_minute_of_retries(tmp_pat
     assert result.output.strip().splitlines() == [
         "ganzoo: someone/some-gan: the Hub cannot be reached and this model is not in the local "
         "cache; connect once to download it, or load a local folder"]
+
+
+def test_a_dataset_pickle_that_is_a_fifo_is_one_line_not_a_hang(tmp_path):
+    os.mkfifo(tmp_path / "filenames.pickle")
+    code = ("import sys\nfrom ganzoo import GanzooError, safe_pickle\ntry:\n"
+            "    safe_pickle.load(sys.argv[1])\nexcept GanzooError as exc:\n    print(exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "filenames.pickle")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == (f"{tmp_path / 'filenames.pickle'}: is a FIFO, not a regular "
+                                   "file; ganzoo reads only regular files"), proc
