@@ -160,7 +160,8 @@ def check_inside(folder: Path, relative: Any, index_path: Path, *, is_file: bool
         raise CheckpointError(f"{index_path}: component path {relative!r} holds wildcard or "
                               "control characters; paths name one folder or file")
     pure = PurePosixPath(relative)
-    if not pure.parts or pure.is_absolute() or ".." in pure.parts or "\\" in relative or ":" in relative:
+    if (not pure.parts or pure.is_absolute() or ".." in pure.parts or "\\" in relative
+            or ":" in relative):
         raise CheckpointError(f"{index_path}: component path {relative!r} leaves the bundle; "
                               "paths must be relative and inside the folder")
     target = folder / relative

@@ -37,8 +37,8 @@ __all__ = ["UnsafePickleError", "load", "loads"]
 
 ACCEPTED = ("numpy arrays, numpy scalars and dtypes, lists, tuples, dicts, strings, bytes, "
             "numbers, None and booleans")
-PLAIN_KINDS = "biufcSU"
-PICKLE_LIMIT = 8 << 30  # bytes; CUB's embeddings pickle, the largest known, is ~360 MB  # numpy dtype kinds admitted: bool, int, uint, float, complex, bytes, str
+PLAIN_KINDS = "biufcSU"  # numpy dtype kinds admitted: bool, int, uint, float, complex, bytes, str
+PICKLE_LIMIT = 8 << 30  # bytes; CUB's embeddings pickle, the largest known, is ~360 MB
 
 
 class UnsafePickleError(DataError):
