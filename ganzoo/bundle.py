@@ -17,6 +17,7 @@ Inference downloads the index and the generator-side folders only; ``components=
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -156,8 +157,12 @@ def check_inside(folder: Path, relative: Any, index_path: Path, *, is_file: bool
     """Refuse paths that are absolute, climb out with ``..`` or leave through a symlink."""
     if not isinstance(relative, str) or not relative:
         raise CheckpointError(f"{index_path}: component path {relative!r} is not a relative path")
+    if any(c in relative for c in "*?[]") or any(ord(c) < 32 for c in relative):
+        raise CheckpointError(f"{index_path}: component path {relative!r} holds wildcard or "
+                              "control characters; paths name one folder or file")
     pure = PurePosixPath(relative)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in relative or ":" in relative:
+    if (not pure.parts or pure.is_absolute() or ".." in pure.parts or "\\" in relative
+            or ":" in relative):
         raise CheckpointError(f"{index_path}: component path {relative!r} leaves the bundle; "
                               "paths must be relative and inside the folder")
     target = folder / relative
@@ -171,39 +176,66 @@ def check_inside(folder: Path, relative: Any, index_path: Path, *, is_file: bool
     return relative
 
 
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
+
+
 def read_index(folder: Path) -> Index:
+    """Parse and check a bundle's ``config.json``: every key of the wrong type is one line."""
     path = folder / INDEX_NAME
     meta = read_json(path, missing=f"no {INDEX_NAME}; not a ganzoo bundle")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ganzoo bundle index (no \"format\": \"{FORMAT}\")")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: bundle format {meta['format_version']} is newer than this "
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{path}: \"format_version\" must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: bundle format {version} is newer than this "
                               f"ganzoo ({__version__}) reads; upgrade ganzoo")
+    plugin = meta.get("plugin") or {}
+    if not isinstance(plugin, dict):
+        raise CheckpointError(f"{path}: \"plugin\" must be an object (name, distribution, "
+                              f"version), got {_short(plugin)}")
     architecture = meta.get("architecture")
+    if not isinstance(architecture, str):
+        raise CheckpointError(f"{path}: \"architecture\" must be a string naming an "
+                              f"architecture, got {_short(architecture)}")
     try:
         entry = plugins.registry("architectures").get(architecture)
     except UnknownNameError as exc:
-        plugin = meta.get("plugin") or {}
         provider = plugin.get("distribution")
-        how = (f"install {provider} (`pip install {provider}`)" if provider
+        # Advice from a file is not a command to run: quote only a valid distribution name.
+        how = (f"install {provider} (`pip install {provider}`)"
+               if isinstance(provider, str) and _DISTRIBUTION.fullmatch(provider)
                else "install the plugin that provides it")
         hint = f" (did you mean {exc.suggestions[0]!r}?)" if exc.suggestions else ""
-        raise CheckpointError(f"{path}: architecture {architecture!r} is not installed{hint}; "
-                              f"{how}; `ganzoo list architectures` shows what is") from None
+        raise CheckpointError(f"{path}: architecture {_short(architecture)} is not "
+                              f"installed{hint}; {how}; `ganzoo list architectures` shows what "
+                              "is") from None
+    config = meta.get("config", {})
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: \"config\" must be an object of {architecture} settings, "
+                              f"got {_short(config)}")
     try:
-        config = structure(meta.get("config", {}), entry.config_cls, section="config")
+        config = structure(config, entry.config_cls, section="config")
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     maps = {}
     for key in ("components", "training_components", "training_files"):
         value = meta.get(key, {})
-        if not isinstance(value, dict):
+        if not isinstance(value, dict) or not all(isinstance(n, str) for n in value):
             raise CheckpointError(f"{path}: {key!r} must be an object of name -> path")
         is_file = key == "training_files"
         maps[key] = {name: check_inside(folder, rel, path, is_file=is_file)
                      for name, rel in value.items()}
-    return Index(architecture=entry.name, config=config, ganzoo_version=meta.get("ganzoo_version",
-                 "?"), plugin=meta.get("plugin") or {}, **maps)
+    ganzoo_version = meta.get("ganzoo_version", "?")
+    return Index(architecture=entry.name, config=config, plugin=plugin,
+                 ganzoo_version=ganzoo_version if isinstance(ganzoo_version, str) else "?",
+                 **maps)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -243,12 +275,32 @@ def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source:
             parts.append(f"shape mismatch for {k!r}: file {tuple(tensors[k].shape)}, "
                          f"model {tuple(expected[k].shape)}")
         raise CheckpointError(f"{source}: weights do not fit the config: {'; '.join(parts)}")
+    for key, want in expected.items():
+        got = tensors[key]
+        if got.dtype != want.dtype and (got.is_floating_point() != want.is_floating_point()
+                                        or got.is_complex() or got.dtype in _FP8
+                                        or got.dtype == torch.bool):
+            raise CheckpointError(f"{source}: tensor {key!r} is stored as {got.dtype}; the model "
+                                  f"holds {want.dtype} there and ganzoo does not cast weights "
+                                  "silently")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise CheckpointError(f"{source}: tensor {key!r} holds NaN or infinite values")
     module.load_state_dict(tensors, strict=True)
 
 
-def build_model(architecture: str, config: Any):
-    """Build the registered architecture's model from its config instance."""
+_FP8 = tuple(getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2",
+                                                 "float8_e4m3fnuz", "float8_e5m2fnuz")
+             if hasattr(torch, name))
+
+
+def build_model(architecture: str, config: Any, *, source: str | Path | None = None):
+    """Build the registered architecture's model from its config instance, after checking on
+    the meta device that it fits the memory cap (:mod:`ganzoo.budget`); ``source`` names the
+    file the config came from in that refusal."""
+    from .budget import check
+
     entry = plugins.registry("architectures").get(architecture)
+    check(entry.name, config, source=str(source or f"{entry.name} config"))
     return load_ref(entry.build)(config)
 
 
@@ -259,7 +311,7 @@ def load_bundle(folder: str | Path, *, components: Components = "inference",
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: no such bundle folder")
     index = read_index(folder)
-    model = build_model(index.architecture, index.config)
+    model = build_model(index.architecture, index.config, source=folder / INDEX_NAME)
     for name, sub in index.folders(components).items():
         module = getattr(model, name, None)
         if not isinstance(module, torch.nn.Module):

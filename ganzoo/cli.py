@@ -105,6 +105,10 @@ def run(recipe, overrides, out, resume_from, dry_run, quiet) -> None:
         if recipe is None:
             raise click.UsageError("give a RECIPE file, or --resume RUN_DIR")
         resolved = Recipe.from_toml(recipe, overrides)
+        from .budget import check
+
+        check(resolved.architecture, resolved.model, source=str(recipe),
+              batch_size=resolved.train.batch_size, training=True)
         if dry_run:
             click.echo(resolved.to_toml(), nl=False)
             return
@@ -313,6 +317,9 @@ def _read_embeddings(path: Path):
             array = np.load(path, allow_pickle=False)
         except ValueError as exc:
             raise DataError(f"{path}: not a plain numpy array ({exc})") from None
+        if array.dtype.kind not in "iuf":
+            raise DataError(f"{path}: embeddings must be numbers (float or integer), got an "
+                            f"array of dtype {array.dtype}")
         tensor = torch.from_numpy(np.asarray(array, dtype=np.float32))
     elif path.suffix == ".safetensors":
         from safetensors.torch import load_file

@@ -27,28 +27,63 @@ def cache_root() -> Path:
 
 
 def read_state_dict(path: Path) -> dict:
-    """Unpickle a state dict safely (``weights_only=True``); anything else is refused."""
+    """Unpickle a state dict safely (``weights_only=True``); anything else is refused.
+
+    Tensors whose storage is smaller than their shape (stride-0 expansions: an 82 KB file can
+    describe a 73 GiB state dict that way) are refused, and so is a state dict whose tensors
+    together exceed the memory cap of :mod:`ganzoo.budget`.
+    """
     import pickle
+    import re
 
     import torch
 
+    from .budget import GIB, ENV_CAP, cap_bytes
+    from .io import check_regular_file
+
+    check_regular_file(path, error=CheckpointError)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError,
+            OSError, IndexError, KeyError) as exc:
+        text = str(exc)
+        refused = re.search(r"GLOBAL ([\w.]+)", text)
+        why = (f"it names the global {refused.group(1)}, which could run code when loaded"
+               if refused else "truncated, corrupt or not a PyTorch file"
+               if not isinstance(exc, pickle.UnpicklingError) else
+               "it holds objects other than tensors and plain containers")
         raise CheckpointError(f"{path}: refused: not a plain PyTorch state dict that can be read "
-                              f"without running code ({first})") from None
+                              f"without running code ({why})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
         raise CheckpointError(f"{path}: expected a state dict (names -> tensors)")
+    total = 0
+    for key, tensor in state.items():
+        need = tensor.numel() * tensor.element_size()
+        have = tensor.untyped_storage().nbytes()
+        if need > have:
+            raise CheckpointError(
+                f"{path}: tensor {key!r} of shape {tuple(tensor.shape)} needs {need} bytes but "
+                f"its storage holds {have} (a stride-0 or overlapping tensor); state dicts must "
+                "store every value")
+        total += need
+    cap, why = cap_bytes()
+    if total > cap:
+        raise CheckpointError(f"{path}: its tensors hold {total / GIB:.1f} GiB, over the "
+                              f"{cap / GIB:.1f} GiB cap ({why}); raise it with {ENV_CAP}=N")
     return state
 
 
 def convert_file(converter: str, path: str | Path, out: str | Path):
     """Convert a local third-party checkpoint with ``converter`` into a bundle at ``out``."""
     path, out = Path(path), Path(out)
-    model = load_ref(converter)(read_state_dict(path))
+    state = read_state_dict(path)
+    try:
+        model = load_ref(converter)(state)
+    except GanzooError as exc:  # the converter's finding, about this file
+        raise CheckpointError(f"{path}: {exc}") from None
     write_bundle(model, out, components="inference")
     return model
 

@@ -46,12 +46,33 @@ def hub_error(exc: Exception, repo_id: str, revision: str | None) -> CheckpointE
     return CheckpointError(f"{where}: download failed: {type(exc).__name__}: {exc}")
 
 
+def _reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub endpoint accepts a TCP connection (offline mode: not asked)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return True  # huggingface_hub answers from the cache, with its own offline error
+    url = urlsplit(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def fetch(repo_id: str, *, revision: str | None = None, components: Components = "inference",
           cache_dir: str | Path | None = None, force_download: bool = False,
           local_files_only: bool = False, token: str | bool | None = None) -> Path:
     """Download the index, then the parts of the bundle that ``components`` needs; local path."""
     from huggingface_hub import hf_hub_download, snapshot_download
 
+    if not local_files_only and not _reachable():
+        # huggingface_hub would retry for ~30 s, logging each try; the cache may still serve.
+        local_files_only = True
     common = dict(repo_id=repo_id, revision=revision, cache_dir=cache_dir, token=token,
                   local_files_only=local_files_only)
     try:
@@ -90,6 +111,10 @@ def resolve(name_or_path: str, *, revision: str | None = None, components: Compo
     if name_or_path in weights:
         return _resolve_registered(weights.get(name_or_path), revision, components, **download)
     repo_id, pinned = split_revision(name_or_path)
+    if REPO_ID.match(repo_id) and path.parent.is_dir():  # runs/dcgan-digitz: a typo, not a repo
+        raise CheckpointError(f"{path}: no such folder (there is a local {path.parent}/; for the "
+                              f"Hub repo {repo_id!r}, move out of this directory or use its "
+                              "registered weights name)")
     if REPO_ID.match(repo_id):
         return fetch(repo_id, revision=revision or pinned, components=components, **download)
     if "/" in name_or_path or os.sep in name_or_path:

@@ -21,6 +21,7 @@ closest valid key or name.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -60,12 +61,14 @@ class Recipe:
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
-    def from_toml(cls, path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
-        """Read ``path`` (following ``base =``), apply ``key.path=value`` overrides, validate."""
+    def from_toml(cls, path: str | Path, overrides: Iterable[str] = (), *,
+                  allow_base: bool = True) -> Recipe:
+        """Read ``path`` (following ``base =`` unless ``allow_base=False``), apply
+        ``key.path=value`` overrides, validate."""
         path = Path(path)
-        raw = load_raw(path)
+        raw = load_raw(path, allow_base=allow_base)
         raw = apply_overrides(raw, overrides, source=str(path))
-        raw.setdefault("name", path.stem)
+        raw.setdefault("name", _UNSAFE_NAME.sub("-", path.stem)[:MAX_NAME] or "run")
         return cls.from_dict(raw, source=str(path))
 
     @classmethod
@@ -89,6 +92,10 @@ class Recipe:
             if key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
                 raise fail(f"{key} must be {'an integer' if kind is int else 'a string'}, "
                            f"got {raw[key]!r}")
+        if "name" in raw:
+            _check_name(raw["name"], fail)
+        if "seed" in raw and not 0 <= raw["seed"] < 2**63:
+            raise fail(f"seed = {raw['seed']}: expected 0 <= seed < 2**63")
         if "architecture" not in raw:
             raise fail("missing required key 'architecture' (e.g. architecture = \"dcgan\")")
         if "dataset" not in raw.get("data", {}):
@@ -149,6 +156,20 @@ class Recipe:
         return tomli_w.dumps(self.to_dict())
 
 
+MAX_NAME = 100
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def _check_name(name: str, fail) -> None:
+    """A run name becomes a folder name under runs/: one safe path component, nothing more."""
+    if len(name) > MAX_NAME or not _SAFE_NAME.fullmatch(name):
+        shown = name if len(name) <= 40 else f"{name[:40]}..."
+        raise fail(f"name = {shown!r}: a run name is one folder name of at most {MAX_NAME} "
+                   "letters, digits and . _ + - (starting with a letter or digit), e.g. "
+                   "name = \"dcgan-digits\"")
+
+
 def _check_registry_names(config: Any, section: str, fail) -> None:
     """Fields declared with ``ganzoo.registry_name`` must name a registered entry."""
     if not attrs.has(type(config)):
@@ -172,14 +193,29 @@ def _check_registry_names(config: Any, section: str, fail) -> None:
                            f"expected a {want} loss: {', '.join(names)}")
 
 
-def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Parse ``path`` and merge it over its ``base`` chain (tables merge key by key)."""
+MAX_BASE_DEPTH = 16  # a chain of bases this long is a mistake (or an attack), not a recipe
+RECIPE_LIMIT = 1 << 20  # bytes: shipped recipes are about 1 KB
+
+
+def load_raw(path: Path, _seen: tuple[Path, ...] = (), *,
+             allow_base: bool = True) -> dict[str, Any]:
+    """Parse ``path`` and merge it over its ``base`` chain (tables merge key by key).
+
+    Only regular files of at most 1 MiB are read; ``allow_base=False`` (a recipe that came with
+    a downloaded bundle) refuses ``base`` outright: a file from elsewhere does not get to choose
+    which local file ganzoo reads.
+    """
+    from .io import read_text_limited
+
     resolved = path.resolve()
     if resolved in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, resolved))
         raise RecipeError(f"{path}: recipes inherit from each other in a loop: {chain}")
+    if len(_seen) >= MAX_BASE_DEPTH:
+        raise RecipeError(f"{path}: more than {MAX_BASE_DEPTH} recipes deep in a chain of base = "
+                          f"files (from {_seen[0]}); flatten the chain")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_limited(path, error=RecipeError, limit=RECIPE_LIMIT)
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -188,10 +224,15 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: invalid TOML: tables or arrays nested too deeply") from None
     base = raw.pop("base", None)
     if base is None:
         return raw
-    if not isinstance(base, str):
+    if not allow_base:
+        raise RecipeError(f"{path}: base = {base!r} refused: a recipe that came with a bundle "
+                          "must be complete (it may not name other files to read)")
+    if not isinstance(base, str) or not base:
         raise RecipeError(f"{path}: base must be a path string, got {base!r}")
     parent = load_raw(path.parent / base, (*_seen, resolved))
     return _merge(parent, raw)
@@ -213,6 +254,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise RecipeError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. train.steps=100")
+    if key == "base":
+        raise RecipeError(f"--set {text!r}: base is read before overrides apply; put base = "
+                          "in the recipe file instead")
+    if any(ord(c) < 32 for c in text):
+        raise RecipeError(f"--set {text!r}: a newline or other control character in an "
+                          "override (TOML would read only part of it); give one value per --set")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:

@@ -32,13 +32,41 @@ def read_records(run_dir: Path) -> tuple[list[dict], list[dict]]:
     path = run_dir / rundir.METRICS_NAME
     losses, evals = [], []
     if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        text = _read(path, METRICS_LIMIT).decode("utf-8", errors="replace")
+        for line in text.splitlines():
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
-            (evals if "eval" in record else losses).append(record)
+            if not isinstance(record, dict) or not _is_step(record.get("step")):
+                continue  # not a line training wrote
+            if "eval" in record:
+                if isinstance(record["eval"], dict):
+                    evals.append(record)
+            else:
+                losses.append(record)
     return losses, evals
+
+
+METRICS_LIMIT = 256 << 20
+SAMPLE_LIMIT = 64 << 20
+
+
+def _is_step(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _read(path: Path, limit: int) -> bytes:
+    """A regular file of the run, not through a symbolic link: the report embeds what it reads,
+    so a link to /etc/passwd named like a sample must not end up in the page."""
+    from .io import read_bytes_limited
+
+    if path.is_symlink():
+        raise RunDirError(f"{path}: a symbolic link; the report embeds only the run's own files")
+    try:
+        return read_bytes_limited(path, error=RunDirError, limit=limit)
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def loss_curves(records: list[dict]) -> bytes | None:
@@ -81,9 +109,9 @@ def sample_grids(run_dir: Path) -> list[tuple[str, bytes]]:
     if not folder.is_dir():
         return []
     steps = sorted((int(m[1]), p) for p in folder.iterdir() if (m := _SAMPLE.fullmatch(p.name)))
-    grids = [(f"step {step}", path.read_bytes()) for step, path in steps]
-    if (folder / "final.png").is_file():
-        grids.append(("final", (folder / "final.png").read_bytes()))
+    grids = [(f"step {step}", _read(path, SAMPLE_LIMIT)) for step, path in steps]
+    if (folder / "final.png").exists() or (folder / "final.png").is_symlink():
+        grids.append(("final", _read(folder / "final.png", SAMPLE_LIMIT)))
     return grids
 
 
@@ -113,7 +141,18 @@ def render(run_dir: Path) -> str:
         raise RunDirError(f"{run_dir}: not a ganzoo run directory (no {rundir.RECIPE_NAME})")
     losses, evals = read_records(run_dir)
     info_path = run_dir / rundir.RUN_INFO_NAME
-    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    info = {}
+    if info_path.exists():
+        try:
+            info = json.loads(_read(info_path, 1 << 20))
+        except (ValueError, RecursionError):
+            raise RunDirError(f"{info_path}: damaged (not JSON); delete it or restore it to "
+                              "write a report") from None
+        if not isinstance(info, dict) or not isinstance(info.get("plugins", {}), dict):
+            raise RunDirError(f"{info_path}: damaged (not a ganzoo run.json object)")
+    command = info.get("command")
+    info = {**info, "command": command if isinstance(command, list)
+            and all(isinstance(a, str) for a in command) else []}
     curves = loss_curves(losses)
     recipe = rundir.recipe_of(run_dir)
     env = jinja2.Environment(loader=jinja2.PackageLoader("ganzoo", "templates/report"),
@@ -129,7 +168,7 @@ def render(run_dir: Path) -> str:
         curves=_data_uri(curves) if curves else None,
         grids=[(caption, _data_uri(png)) for caption, png in sample_grids(run_dir)],
         evaluation=_evaluations(evals),
-        recipe_text=recipe_path.read_text(encoding="utf-8"),
+        recipe_text=_read(recipe_path, 1 << 20).decode("utf-8", errors="replace"),
         info=info,
         plugins=info.get("plugins", {}),
     )

@@ -108,6 +108,8 @@ def test_kill_soak_random_sigkills_lose_nothing(tmp_path):
     got = state_tensors(ganzoo.load(str(run_dir), components="all"))
     for key, value in expected.items():
         assert torch.equal(value, got[key]), key
+    # No litter: the temporary files of writes the kills cut short were cleaned on resume.
+    assert not [p for p in run_dir.rglob("*.tmp")], sorted(run_dir.rglob("*.tmp"))
 
 
 def folder_recipe(tmp_path, root, **data):

@@ -91,3 +91,89 @@ def test_truncated_or_missing_files_are_one_line_naming_the_file(tmp_path):
         safe_pickle.load(path)
     with pytest.raises(DataError, match="missing"):
         safe_pickle.load(tmp_path / "nothing.pickle")
+
+
+# -- dtypes: a pickle of allowed globals only must still not read outside its buffer ------------
+
+_HOSTILE_DTYPES = {
+    # pickle's BUILD hands this state to dtype.__setstate__, which does not check the offsets
+    "structured, field at offset 10**9": (
+        ("V16", False, True),
+        (3, "|", None, ("a", "b"), {"a": ("f8", 0), "b": ("f8", 10**9)}, 16, 1, 16)),
+    "subarray": (("V16", False, True), (3, "|", ("f8", (2,)), None, None, 16, 8, 0)),
+    "object": (("O8", False, True), (3, "|", None, None, None, -1, -1, 63)),
+}
+
+_MAKE_HOSTILE = '''
+import pickle, sys
+import numpy as np
+
+class Dtype:
+    def __init__(self, args, state):
+        self.args, self.state = args, state
+    def __reduce__(self):
+        state = self.state
+        if state[3] is not None:  # field dtypes are themselves plain dtypes in the file
+            state = (*state[:4], {k: (np.dtype(t), o) for k, (t, o) in state[4].items()},
+                     *state[5:])
+        if state[2] is not None:
+            state = (*state[:2], (np.dtype(state[2][0]), state[2][1]), *state[3:])
+        return (np.dtype, self.args, state)
+
+class Array:
+    def __init__(self, dtype):
+        self.dtype = dtype
+    def __reduce__(self):
+        reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]
+        return (reconstruct, (np.ndarray, (0,), b"b"), (1, (3,), self.dtype, False, b"\\0" * 48))
+
+args, state = eval(sys.argv[2])
+with open(sys.argv[1], "wb") as fh:
+    pickle.dump({"classes": Array(Dtype(args, state))}, fh, protocol=2)
+'''
+
+_READ_LIKE_CUB = '''
+import sys
+import numpy as np
+from ganzoo import GanzooError, safe_pickle
+try:
+    data = safe_pickle.load(sys.argv[1])
+    print([int(c) for c in np.asarray(data["classes"]).reshape(-1)])  # what cub.py does
+except GanzooError as exc:
+    print(f"ganzoo: {exc}", file=sys.stderr)
+    sys.exit(1)
+'''
+
+
+@pytest.mark.parametrize("case", sorted(_HOSTILE_DTYPES))
+def test_a_pickle_of_allowed_globals_with_a_hostile_dtype_is_one_line_not_a_crash(case, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "class_info.pickle"
+    subprocess.run([sys.executable, "-c", _MAKE_HOSTILE, str(path), repr(_HOSTILE_DTYPES[case])],
+                   check=True)
+    # A subprocess: an out-of-bounds read is exit -11 there, a failed test here.
+    proc = subprocess.run([sys.executable, "-c", _READ_LIKE_CUB, str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ganzoo: {path}: "), proc.stderr
+    assert "plain dtype" in lines[0], lines[0]
+
+
+def test_plain_dtypes_of_every_admitted_kind_still_load():
+    values = [np.array([True]), np.arange(3, dtype=np.int16), np.arange(3, dtype=np.uint8),
+              np.ones(2, np.float16), np.ones(2, np.complex64), np.array([b"ab"]),
+              np.array(["caf\xe9"])]
+    for protocol in (2, 5):
+        loaded = safe_pickle.loads(pickle.dumps(values, protocol=protocol))
+        for got, want in zip(loaded, values):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_build_is_admitted_only_for_arrays_and_dtypes():
+    # PROTO 2, GLOBAL _codecs encode, EMPTY_DICT, BUILD: would set attributes on the function
+    data = b"\x80\x02c_codecs\nencode\n}b."
+    with pytest.raises(DataError, match="refused state for a function"):
+        safe_pickle.loads(data, source="evil.pickle")

@@ -12,7 +12,7 @@ from ganzoo.data.configs import ImageFolderConfig
 from ganzoo.data.images import check_split, load_image, random_hflip, resize_square, verify_image
 from ganzoo.errors import DataError
 
-EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 class ImageFolderDataset(Dataset):

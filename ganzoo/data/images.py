@@ -21,6 +21,22 @@ SPLITS = ("train", "test")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
+MAX_PIXELS = 64 * 10**6  # a 150 KB PNG can claim 144 Mpixels; no dataset image is near this
+
+
+def eight_bit(img: Image.Image) -> Image.Image:
+    """16-bit (and 32-bit integer) grayscale scaled to 8 bits; ``convert("L")`` would clip it,
+    turning 99.5 % of a 0-65535 gradient white. Other modes pass through."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        import numpy as np
+
+        array = np.asarray(img).astype(np.float64)
+        top = 65535.0 if img.mode != "I" or array.max(initial=0) > 255 else 255.0
+        array = np.clip(array, 0, top) * (255.0 / top)
+        return Image.fromarray(np.rint(array).astype(np.uint8), mode="L")
+    return img
+
+
 def check_split(split: str) -> None:
     """Raise :class:`DataError` unless ``split`` is one of :data:`SPLITS`."""
     if split not in SPLITS:
@@ -50,7 +66,13 @@ def load_image(path: Path, channels: int) -> torch.Tensor:
     mode = {1: "L", 3: "RGB"}[channels]
     try:
         with Image.open(path) as img:
+            width, height = img.size  # from the header: check before decoding
+            if width * height > MAX_PIXELS:
+                raise DataError(f"cannot read image {path}: {width} x {height} is "
+                                f"{width * height / 1e6:.0f} Mpixels, over the "
+                                f"{MAX_PIXELS // 10**6} Mpixel limit for one image")
             img.load()  # decode every pixel now, so a truncated file fails here and not later
+            img = eight_bit(img)
             if img.mode == "P" and "transparency" in img.info:
                 img = img.convert("RGBA")  # PIL warns when palette transparency goes straight to RGB
             img = img.convert(mode)

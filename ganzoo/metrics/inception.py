@@ -60,7 +60,7 @@ class InceptionFeatures:
                 state = torch.load(path, map_location="cpu", weights_only=True)
             except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
                 raise GanzooError(f"{ENV}={raw}: not a PyTorch state dict of plain tensors "
-                                  f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+                                  f"({type(exc).__name__}: {_first_line(exc)})") from None
             if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
                 raise GanzooError(f"{ENV}={raw}: not a state dict of tensors")
             try:
@@ -75,7 +75,7 @@ class InceptionFeatures:
                     "inception-v3-compat", [FEATURES], feature_extractor_weights_path=str(path))
             except RuntimeError as exc:  # load_state_dict: missing or mis-shaped tensors
                 raise GanzooError(f"{ENV}={raw}: does not fit torch-fidelity's Inception "
-                                  f"({str(exc).splitlines()[0]})") from None
+                                  f"({_first_line(exc)})") from None
         self.net = _NETWORKS[key]
 
     def extract(self, images, device):
@@ -91,6 +91,11 @@ class InceptionFeatures:
                     pixels = pixels.repeat(1, 3, 1, 1)
                 out.append(net(pixels)[0].cpu())
         return torch.cat(out)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's text (an empty file makes torch raise with no text)."""
+    return (str(exc).strip().splitlines() or ["(no message)"])[0]
 
 
 def fid() -> FrechetDistance:

@@ -73,27 +73,67 @@ def save_checkpoint(run_dir: Path, *, step: int, model, optimizers: dict, ema, s
     return path
 
 
-def checkpoint_step(run_dir: Path) -> int:
-    """The step a run's checkpoint was taken at (reads only the header)."""
-    path = run_dir / CHECKPOINT_NAME
+MAX_STEP = 2**53  # far beyond any run; larger is a damaged or forged file
+
+
+def _metadata(path: Path) -> dict:
+    """The checked ``ganzoo`` metadata of a checkpoint (reads only the header)."""
     try:
         with safe_open(str(path), framework="pt") as fh:
-            return int(json.loads(fh.metadata()["ganzoo"])["step"])
+            meta = json.loads(fh.metadata()["ganzoo"])
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no checkpoint in this run directory") from None
     except Exception as exc:  # noqa: BLE001 - any failure here means a damaged file
         raise CheckpointError(f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: corrupt checkpoint metadata: {what}")
+
+    if not isinstance(meta, dict):
+        raise bad("not an object")
+    step = meta.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+        raise bad(f"step {step!r} is not an integer between 0 and {MAX_STEP}")
+    optimizers = meta.get("optimizers")
+    if not isinstance(optimizers, dict):
+        raise bad("no 'optimizers' object")
+    for name, info in optimizers.items():
+        groups = info.get("param_groups") if isinstance(info, dict) else None
+        if (not isinstance(groups, list) or not groups
+                or not all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                           for g in groups)):
+            raise bad(f"optimizer {name!r} has no valid 'param_groups'")
+        scalars = info.get("scalars", {})
+        if not isinstance(scalars, dict) or not all(
+                isinstance(v, dict) and k.isdigit() for k, v in scalars.items()):
+            raise bad(f"optimizer {name!r} has invalid 'scalars'")
+    scalers = meta.get("scalers", {})
+    if not isinstance(scalers, dict) or not all(isinstance(v, dict) for v in scalers.values()):
+        raise bad("invalid 'scalers'")
+    if not isinstance(meta.get("extra", {}), dict):
+        raise bad("invalid 'extra'")
+    return meta
+
+
+def checkpoint_step(run_dir: Path) -> int:
+    """The step a run's checkpoint was taken at (reads only the header)."""
+    return _metadata(run_dir / CHECKPOINT_NAME)["step"]
 
 
 def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx, rank: int = 0,
                     fallback_seed: int | None = None) -> dict:
     """Restore model, EMA, optimizers, loss scalers, the trainer's ``ctx.state`` and RNG; return the metadata (``step``...)."""
     path = run_dir / CHECKPOINT_NAME
-    step = checkpoint_step(run_dir)  # validates the header first
+    meta = _metadata(path)  # validates the header first
     tensors = read_tensors(path)
-    with safe_open(str(path), framework="pt") as fh:
-        meta = json.loads(fh.metadata()["ganzoo"])
-    meta["step"] = step
+    rng = tensors.get("rng.cpu")
+    if rng is None or rng.dtype != torch.uint8 or rng.dim() != 1:
+        raise CheckpointError(f"{path}: corrupt checkpoint: no CPU random state 'rng.cpu' of "
+                              "bytes")
+    for key in [k for k in tensors if k.startswith("rng.")]:
+        if tensors[key].dtype != torch.uint8 or tensors[key].dim() != 1:
+            raise CheckpointError(f"{path}: corrupt checkpoint: random state {key!r} is "
+                                  f"{tensors[key].dtype} {list(tensors[key].shape)}, not bytes")
 
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -107,15 +147,27 @@ def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx, rank: i
     for name, opt in optimizers.items():
         if name not in meta["optimizers"]:
             raise CheckpointError(f"{path}: no state for optimizer {name!r}")
-        opt.load_state_dict(_unflatten_optimizer(name, tensors, meta))
+        try:
+            opt.load_state_dict(_unflatten_optimizer(name, tensors, meta))
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
+            raise CheckpointError(f"{path}: the state of optimizer {name!r} does not fit this "
+                                  f"model ({type(exc).__name__}: {str(exc)[:200]})") from None
     for key, state in meta.get("scalers", {}).items():
-        ctx.scalers.setdefault(key, torch.amp.GradScaler(ctx.device.type)).load_state_dict(state)
+        try:
+            ctx.scalers.setdefault(key, torch.amp.GradScaler(ctx.device.type)).load_state_dict(
+                state)
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(f"{path}: corrupt loss scaler {key!r} ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]})") from None
     ctx.state.clear()
     ctx.state.update({k: v.to(ctx.device) for k, v in part("state.").items()})
-    if rank == 0:
-        torch.set_rng_state(tensors["rng.cpu"])
-    elif f"rng.cpu.rank{rank}" in tensors:
-        torch.set_rng_state(tensors[f"rng.cpu.rank{rank}"])
+    own = "rng.cpu" if rank == 0 else f"rng.cpu.rank{rank}"
+    if own in tensors:
+        try:
+            torch.set_rng_state(tensors[own])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: corrupt checkpoint: random state {own!r} "
+                                  f"({str(exc)[:200]})") from None
     else:  # a checkpoint from a run with fewer processes: this rank starts a fresh stream
         torch.manual_seed(fallback_seed if fallback_seed is not None else rank)
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]

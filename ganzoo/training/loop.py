@@ -457,7 +457,8 @@ def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
     if missing:
         raise CheckpointError(f"{source}: the bundle has no training/{missing[0]} to resume from "
                               "(it was saved for inference only); train from a recipe instead")
-    recipe = Recipe.from_toml(folder / index.training_files[rundir.RECIPE_NAME], overrides)
+    recipe = Recipe.from_toml(folder / index.training_files[rundir.RECIPE_NAME], overrides,
+                              allow_base=False)  # a downloaded recipe names no local files
     run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(recipe)
     _make_dir(run_dir)
     with rundir.locked(run_dir):

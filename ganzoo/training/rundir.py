@@ -79,25 +79,68 @@ def write_card(run_dir: Path, *, load_name: str, metrics: dict | None = None,
 def locked(run_dir: Path) -> Iterator[None]:
     """Hold the run directory's lock: a second process training into it is refused at once.
 
-    The lock is an OS file lock, so a killed run never leaves a stale one behind.
+    The lock is an OS file lock, so a killed run never leaves a stale one behind. The folder is
+    created here if needed; if what follows refuses it (a folder holding files, a full disk),
+    the lock, pid file and a folder created here are removed again: a refused ``--out`` is left
+    as it was. While held, writes inside the folder never re-create it (:data:`ganzoo.io.RUN_ROOT`)
+    and temporary files that killed writes left behind are cleaned up.
     """
     from filelock import FileLock, Timeout
 
-    lock_path = run_dir / LOCK_NAME
+    from ..errors import GanzooError
+    from ..io import RUN_ROOT, remove_stale_temp_files
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: exists and is not a directory; choose a folder for --out")
+    created = not run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"{run_dir}: cannot create the output folder: "
+                          f"{exc.strerror or exc}") from None
+    lock_path, pid_path = run_dir / LOCK_NAME, run_dir / "run.pid"
+    had = {p for p in (lock_path, pid_path) if p.exists()}
     lock = FileLock(lock_path, timeout=0)
+
+    def undo() -> None:
+        for leftover in (pid_path, lock_path):
+            if leftover not in had:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        if created:
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()  # only if empty
+
     try:
         lock.acquire()
     except Timeout:
         owner = ""
         with contextlib.suppress(OSError, ValueError):
-            owner = f" (pid {int((run_dir / 'run.pid').read_text())})"
+            owner = f" (pid {int(pid_path.read_text())})"
         raise RunDirError(f"{run_dir}: another ganzoo process is training here{owner}; wait for "
                           "it to finish, or choose another --out") from None
+    except OSError as exc:
+        undo()
+        raise RunDirError(f"{run_dir}: cannot use this folder for a run: cannot create its lock "
+                          f"file ({exc.strerror or exc}); choose a writable --out") from None
+    token = RUN_ROOT.set(Path(os.path.abspath(run_dir)))
     try:
-        (run_dir / "run.pid").write_text(str(os.getpid()))
+        try:
+            pid_path.write_text(str(os.getpid()))
+        except OSError as exc:
+            raise RunDirError(f"{pid_path}: cannot write ({exc.strerror or exc}); choose a "
+                              "writable --out with free space") from None
+        if (run_dir / RECIPE_NAME).is_file() and (run_dir / RUN_INFO_NAME).is_file():
+            remove_stale_temp_files(run_dir)  # a run being resumed: its own leftovers only
         yield
-    finally:
+    except GanzooError:  # refused, or stopped with one line: leave no lock or pid file behind
         lock.release()
+        undo()
+        raise
+    finally:
+        RUN_ROOT.reset(token)
+        if lock.is_locked:
+            lock.release()
 
 
 def append_record(run_dir: Path, record: dict) -> None:

@@ -99,6 +99,12 @@ def from_reference(state: dict[str, torch.Tensor], *, dropout: bool = True):
     if unused:
         raise CheckpointError(f"unexpected key {unused[0]!r} in the generator state dict "
                               f"({len(unused)} unexpected); is it a U-Net generator?")
+    expected = model.gen.state_dict()
+    wrong = [k for k in renamed if k in expected and renamed[k].shape != expected[k].shape]
+    if wrong:
+        raise CheckpointError(f"{wrong[0]!r} has shape {tuple(renamed[wrong[0]].shape)}; a "
+                              f"depth-{depth} U-Net of width {int(width)} needs "
+                              f"{tuple(expected[wrong[0]].shape)}")
     result = model.gen.load_state_dict(renamed, strict=False)
     if result.missing_keys:
         raise CheckpointError(f"the state dict lacks {len(result.missing_keys)} tensors of a "

@@ -83,21 +83,40 @@ def _load_split(root: Path, split: str) -> tuple[list[str], list[int], np.ndarra
     if not isinstance(filenames, list) or not all(isinstance(f, str) for f in filenames):
         raise DataError(f"{folder / FILENAMES}: expected a list of 'class/file' strings")
     classes = safe_pickle.load(folder / CLASS_INFO) if (folder / CLASS_INFO).is_file() else None
-    if classes is None:
-        classes = [0] * len(filenames)
-    classes = [int(c) for c in np.asarray(classes).reshape(-1)]
+    classes = [0] * len(filenames) if classes is None else _class_ids(classes,
+                                                                        folder / CLASS_INFO)
     if len(classes) != len(filenames):
         raise DataError(f"{folder / CLASS_INFO}: {len(classes)} classes for {len(filenames)} "
                         f"files in {FILENAMES}")
     return filenames, classes, folder
 
 
+def _class_ids(value, path: Path) -> list[int]:
+    """The class ids of ``class_info.pickle``: a flat list (or integer array) of ids >= 0."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise DataError(f"{path}: expected a list of integer class ids, got a "
+                        f"{type(value).__name__}")
+    for index, item in enumerate(value):
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)) \
+                or not 0 <= item < 2**31:
+            shown = repr(item) if len(repr(item)) <= 40 else f"{repr(item)[:40]}..."
+            raise DataError(f"{path}: expected a list of integer class ids >= 0, got {shown} "
+                            f"at [{index}]")
+    return [int(item) for item in value]
+
+
 def _load_embeddings(path: Path, count: int) -> np.ndarray:
     array = safe_pickle.load(path)
     try:
+        if isinstance(array, np.ndarray) and array.dtype.kind not in "iuf":
+            raise TypeError(array.dtype)
         array = np.asarray(array, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise DataError(f"{path}: expected an array of embeddings [N, 10, D]") from None
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"{path}: expected an array of embeddings [N, 10, D] of numbers") from None
+    if not np.isfinite(array).all():
+        raise DataError(f"{path}: embeddings hold NaN or infinite values")
     if array.ndim == 2:
         array = array[:, None, :]
     if array.ndim != 3 or len(array) != count:

@@ -309,14 +309,21 @@ class Axes:
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise CheckpointError(f"{path}: not ganzoo axes (no \"format\": \"{FORMAT}\"); "
                                   "make axes with `ganzoo edit fit`")
-        if config.get("format_version", 0) > FORMAT_VERSION:
-            raise CheckpointError(f"{path}: axes format {config['format_version']} is newer than "
+        version = config.get("format_version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise CheckpointError(f"{path}: \"format_version\" must be an integer, got "
+                                  f"{version!r}")
+        if version > FORMAT_VERSION:
+            raise CheckpointError(f"{path}: axes format {version} is newer than "
                                   "this ganzoo reads; upgrade ganzoo")
+        _check_types(config, path)
         from ganzoo.bundle import read_tensors
 
         tensors = read_tensors(folder / TENSORS_NAME)
         names = tuple(config.get("axes", ()))
-        if set(tensors) != {"vectors", "weights", "bias"} or len(tensors["vectors"]) != len(names):
+        if (set(tensors) != {"vectors", "weights", "bias"} or tensors["vectors"].dim() != 2
+                or len(tensors["vectors"]) != len(names)
+                or any(not t.is_floating_point() for t in tensors.values())):
             raise CheckpointError(f"{folder / TENSORS_NAME}: does not match {CONFIG_NAME} "
                                   f"({len(names)} axes)")
         return cls(names=names, vectors=tensors["vectors"], weights=tensors["weights"],
@@ -336,6 +343,22 @@ class Axes:
             info = api.upload_folder(folder_path=tmp, repo_id=repo_id,
                                      commit_message="Upload feature axes with ganzoo")
         return str(getattr(info, "commit_url", info))
+
+
+def _check_types(config: dict, path: Path) -> None:
+    """Every key of an axes ``config.json`` of the type ``Axes.save`` writes; one line if not."""
+    expected = {"axes": (list, "an array of axis names"), "features": (list, "an array of objects"),
+                "generator": (dict, "an object"), "fit": (dict, "an object")}
+    for key, (kind, what) in expected.items():
+        value = config.get(key, kind())
+        if not isinstance(value, kind):
+            raise CheckpointError(f"{path}: {key!r} must be {what}, got {value!r:.60}")
+    if not all(isinstance(name, str) for name in config.get("axes", [])):
+        raise CheckpointError(f"{path}: 'axes' must be an array of axis names (strings)")
+    if not all(isinstance(f, dict) and isinstance(f.get("name"), str)
+               for f in config.get("features", [])):
+        raise CheckpointError(f"{path}: 'features' must be an array of objects with a "
+                              "\"name\" string each")
 
 
 def resolve(name_or_path: str, *, revision: str | None = None, **download: Any) -> Path:
