@@ -22,7 +22,14 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .recipe import Recipe
-from .train_config import AdversarialTrainConfig, TrainConfig, finite, registry_name
+from .train_config import (
+    LR_SCHEDULES,
+    AdversarialTrainConfig,
+    TrainConfig,
+    finite,
+    one_of,
+    registry_name,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import GANModel
@@ -31,7 +38,7 @@ __all__ = [
     "AdversarialTrainConfig", "CheckpointError", "DataError", "GANModel", "GanzooError",
     "PluginError", "Recipe", "RecipeError", "RunDirError", "TrainConfig", "TrainingDiverged",
     "UnknownNameError", "WriteError", "__version__", "create", "finite", "get", "hookimpl",
-    "list_names", "load", "registry_name", "train",
+    "list_names", "load", "registry_name", "train", "one_of", "LR_SCHEDULES",
     "LatentGenerator", "ConditionalGenerator", "TextToImage", "Translator", "Upscaler",
     "DiscreteInput", "ContinuousInput",
 ]
@@ -81,11 +88,14 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
 
 
 def train(recipe: str | Recipe, out: str | None = None, *, overrides=(), progress: bool = True):
-    """Train a recipe (a path or a :class:`Recipe`) into the run directory ``out``."""
+    """Train a recipe (a path or a :class:`Recipe`) into the run directory ``out``;
+    ``overrides`` (``"train.steps=10"``, as ``--set``) apply to either."""
     from .training.loop import train as _train
 
     if not isinstance(recipe, Recipe):
         recipe = Recipe.from_toml(recipe, overrides)
+    elif overrides:
+        recipe = recipe.with_overrides(overrides)
     return _train(recipe, out, progress=progress)
 
 
