@@ -125,10 +125,10 @@ class StackGANTrainConfig(ganzoo.AdversarialTrainConfig):
     #: is frozen and the GAN trains (0: the encoder learns through D's loss instead).
     text_pretrain_steps: int = attrs.field(default=0, validator=v.ge(0))
     text_pretrain_lr: float = attrs.field(default=1e-3, validator=[ganzoo.finite, v.gt(0.0)])
-    lr_decay: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.gt(0.0), v.le(1.0)])
-    lr_decay_every: int = attrs.field(default=0, validator=v.ge(0))
+    lr_schedule: str = attrs.field(default="step", validator=ganzoo.one_of(ganzoo.LR_SCHEDULES))
 
     def __attrs_post_init__(self) -> None:
+        self.check_schedule()
         if self.text_pretrain_steps >= self.steps:
             raise ValueError(f"text_pretrain_steps = {self.text_pretrain_steps} leaves no GAN "
                              f"steps: it must be less than steps = {self.steps}")
