@@ -14,7 +14,7 @@ from typing import Any
 
 from . import plugins
 from .bundle import INDEX_NAME, Components, load_bundle, read_index
-from .errors import CheckpointError, GanzooError
+from .errors import CheckpointError, GanzooError, did_you_mean
 
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -133,13 +133,23 @@ def _registered_folder(entry, revision, components, **download) -> Path:
     return fetch(repo_id, revision=revision or pinned, components=components, **download)
 
 
+#: The keyword arguments ``ganzoo.load`` passes on to ``huggingface_hub`` (see :func:`fetch`).
+DOWNLOAD_OPTIONS = ("cache_dir", "force_download", "local_files_only", "token")
+
+
 def load(name_or_path: str | Path, *, revision: str | None = None,
          components: Components = "inference", device: str = "cpu", **download: Any):
     """See :func:`ganzoo.load`."""
+    for key in download:
+        if key not in DOWNLOAD_OPTIONS:
+            accepted = ("revision", "components", "device", *DOWNLOAD_OPTIONS)
+            raise GanzooError(f"ganzoo.load() got an unknown keyword argument {key!r}"
+                              f"{did_you_mean(key, accepted)}; it accepts "
+                              f"{', '.join(accepted)}")
     if components not in ("inference", "all"):
         raise GanzooError(f"components must be 'inference' or 'all', got {components!r}")
     folder = resolve(str(name_or_path), revision=revision, components=components, **download)
-    return load_bundle(folder, components=components, device=device)
+    return load_bundle(folder, components=components, device=device, source=str(name_or_path))
 
 
 def push(path: str | Path, repo_id: str, *, private: bool = False, revision: str | None = None,
