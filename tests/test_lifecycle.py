@@ -299,3 +299,44 @@ def test_nan_before_the_first_checkpoint_claims_no_checkpoint(tiny_recipe, tmp_p
     message = str(info.value)
     assert "loss_g became nan by step 2" in message and "checkpoint (step 0)" not in message
     assert "before its first checkpoint (step 4), so there is none to go back to" in message
+
+
+# -- ganzoo.load, ganzoo.train, ganzoo show ---------------------------------------------------
+def test_load_leaves_the_discriminator_out_unless_asked_and_says_how_to_get_it(tiny_recipe,
+                                                                               tmp_path):
+    from ganzoo.bundle import NotLoaded, write_bundle
+
+    run_dir = tmp_path / "run"
+    ganzoo.train(Recipe.from_toml(tiny_recipe), run_dir, overrides=["train.steps=2"],
+                 progress=False)
+    model = ganzoo.load(str(run_dir))
+    assert isinstance(model.disc, NotLoaded) and "disc." not in str(list(state_tensors(model)))
+    with pytest.raises(ganzoo.CheckpointError, match=r"disc was not loaded: .*run was loaded "
+                                                     r"for inference.*components=\"all\""):
+        model.disc(torch.zeros(1, 1, 16, 16))
+    with pytest.raises(AttributeError, match="components=\"all\""):
+        model.disc.features
+    assert model.generate(2, seed=0).shape == (2, 1, 16, 16)  # the generator is all there
+    trained = ganzoo.load(str(run_dir), components="all").disc
+    assert isinstance(trained, torch.nn.Module) and not isinstance(trained, NotLoaded)
+    write_bundle(model, tmp_path / "copy")  # a bundle of what was loaded: no empty D
+    assert ganzoo.load(str(tmp_path / "copy")).bundle_index.training_components == {}
+
+
+def test_load_names_an_unknown_keyword_argument_and_the_accepted_ones(tiny_recipe, tmp_path):
+    with pytest.raises(ganzoo.GanzooError, match=r"unknown keyword argument 'cache'"
+                                                  r" \(did you mean 'cache_dir'\?\); it accepts "
+                                                  r"revision, components, device, cache_dir"):
+        ganzoo.load(str(tmp_path), cache="x")
+
+
+def test_train_applies_overrides_to_a_recipe_object(tiny_recipe, tmp_path):
+    result = ganzoo.train(Recipe.from_toml(tiny_recipe), tmp_path / "run",
+                          overrides=["train.steps=2"], progress=False)
+    assert result.step == 2
+    assert "steps = 2" in (tmp_path / "run" / "recipe.toml").read_text()
+
+
+def test_show_names_a_loss_a_loss(cli):
+    result = cli("show", "lsgan")
+    assert result.exit_code == 0 and result.output.startswith("lsgan (loss)")

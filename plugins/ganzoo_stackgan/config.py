@@ -113,9 +113,10 @@ class StackGANTrainConfig(ganzoo.AdversarialTrainConfig):
     """StackGAN's objective: matching-aware discriminator + ``kl_weight`` × KL (λ in the paper).
 
     The discriminator loss is ``real/right-text + (fake + real/wrong-text) / 2``; the wrong text
-    of each image is the next item's in the batch with a different caption. Learning rates are
-    multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0: never), as a pure function of
-    the step so a resumed run continues with exactly the same rates. ``text_pretrain_steps``:
+    of each image is the next item's in the batch with a different caption. The learning rates
+    follow ``lr_schedule = "step"`` by default: multiplied by ``lr_decay`` every
+    ``lr_decay_every`` steps (0: never), set by the loop as a pure function of the step so a
+    resumed run continues with exactly the same rates. ``text_pretrain_steps``:
     see :mod:`ganzoo_stackgan.matching`.
     """
 
