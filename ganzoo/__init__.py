@@ -78,7 +78,8 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
     (``ganzoo list weights``) or a Hub repo id (``"org/repo"``, optionally ``"org/repo@rev"``).
 
     Only the generator side is downloaded unless ``components="all"`` (discriminators and the
-    training checkpoint, for fine-tuning). Extra keyword arguments (``cache_dir``, ``token``,
+    training checkpoint, for fine-tuning); without it the discriminators are left out (a
+    stand-in that says how to load them), never randomly initialised. Extra keyword arguments (``cache_dir``, ``token``,
     ``force_download``, ``local_files_only``) go to ``huggingface_hub``.
     """
     from .hub import load as _load
