@@ -44,7 +44,9 @@ def setup(name: str, suite: str, mode: str, device: str):
     from ganzoo import plugins
     from ganzoo.registry import load_ref
     from ganzoo.structure import structure
+    from ganzoo.testing import items_of
     from ganzoo.training.context import StepContext
+    from ganzoo.training.lifecycle import prepare
 
     from .configs import STANDARD
 
@@ -63,7 +65,7 @@ def setup(name: str, suite: str, mode: str, device: str):
         model = model.to(memory_format=torch.channels_last)
     batch = ctx.to_device(model.example_batch(batch_size,
                                               generator=torch.Generator().manual_seed(0)))
-    opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
+    opt = SimpleNamespace(**prepare(entry, model, cfg, ctx, items_of(batch)))
     step = load_ref(entry.step)
     model.train(suite == "train")
 

@@ -22,7 +22,14 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .recipe import Recipe
-from .train_config import AdversarialTrainConfig, TrainConfig, finite, registry_name
+from .train_config import (
+    LR_SCHEDULES,
+    AdversarialTrainConfig,
+    TrainConfig,
+    finite,
+    one_of,
+    registry_name,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import GANModel
@@ -31,7 +38,7 @@ __all__ = [
     "AdversarialTrainConfig", "CheckpointError", "DataError", "GANModel", "GanzooError",
     "PluginError", "Recipe", "RecipeError", "RunDirError", "TrainConfig", "TrainingDiverged",
     "UnknownNameError", "WriteError", "__version__", "create", "finite", "get", "hookimpl",
-    "list_names", "load", "registry_name", "train",
+    "list_names", "load", "registry_name", "train", "one_of", "LR_SCHEDULES",
     "LatentGenerator", "ConditionalGenerator", "TextToImage", "Translator", "Upscaler",
     "DiscreteInput", "ContinuousInput",
 ]
@@ -82,7 +89,8 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
     (``ganzoo list weights``) or a Hub repo id (``"org/repo"``, optionally ``"org/repo@rev"``).
 
     Only the generator side is downloaded unless ``components="all"`` (discriminators and the
-    training checkpoint, for fine-tuning). Extra keyword arguments (``cache_dir``, ``token``,
+    training checkpoint, for fine-tuning); without it the discriminators are left out (a
+    stand-in that says how to load them), never randomly initialised. Extra keyword arguments (``cache_dir``, ``token``,
     ``force_download``, ``local_files_only``) go to ``huggingface_hub``.
     """
     from .hub import load as _load
@@ -92,11 +100,14 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
 
 
 def train(recipe: str | Recipe, out: str | None = None, *, overrides=(), progress: bool = True):
-    """Train a recipe (a path or a :class:`Recipe`) into the run directory ``out``."""
+    """Train a recipe (a path or a :class:`Recipe`) into the run directory ``out``;
+    ``overrides`` (``"train.steps=10"``, as ``--set``) apply to either."""
     from .training.loop import train as _train
 
     if not isinstance(recipe, Recipe):
         recipe = Recipe.from_toml(recipe, overrides)
+    elif overrides:
+        recipe = recipe.with_overrides(overrides)
     return _train(recipe, out, progress=progress)
 
 

@@ -73,9 +73,35 @@ def state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
 
 
+class NotLoaded(torch.nn.Module):
+    """Stands in for a network ``ganzoo.load`` left out (a discriminator, without
+    ``components="all"``): using it says how to get the trained one, where a freshly initialised
+    network would have passed for it."""
+
+    def __init__(self, name: str, source: str):
+        super().__init__()
+        self.message = (f"{name} was not loaded: {source} was loaded for inference, which leaves "
+                        f"the discriminators out; ganzoo.load({source!r}, components=\"all\") "
+                        f"loads the trained {name}")
+
+    def forward(self, *args, **kwargs):
+        raise CheckpointError(self.message)
+
+    def __getattr__(self, name: str):
+        if name in ("message", "training") or name.startswith("_"):
+            return super().__getattr__(name)
+        raise AttributeError(self.message)
+
+
+def loaded_components(model) -> tuple[str, ...]:
+    """``model.components`` less the networks :func:`load_bundle` left out."""
+    return tuple(n for n in model.components
+                 if not isinstance(getattr(model, n, None), NotLoaded))
+
+
 def index_of(model, components: Components = "all") -> Index:
     """The index describing ``model`` as :func:`write_bundle` saves it."""
-    names = model.components if components == "all" else model.generator_components
+    names = loaded_components(model) if components == "all" else model.generator_components
     return Index(
         architecture=model.architecture,
         config=model.config,
@@ -305,8 +331,10 @@ def build_model(architecture: str, config: Any, *, source: str | Path | None = N
 
 
 def load_bundle(folder: str | Path, *, components: Components = "inference",
-                device: str | torch.device = "cpu"):
-    """Rebuild the model in a local bundle folder; eval mode. Training parts load on request."""
+                device: str | torch.device = "cpu", source: str | None = None):
+    """Rebuild the model in a local bundle folder; eval mode. Training parts load on request:
+    without them the discriminators are :class:`NotLoaded` (``source``: the name the user
+    loaded, for the message)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: no such bundle folder")
@@ -324,6 +352,10 @@ def load_bundle(folder: str | Path, *, components: Components = "inference",
     if missing:
         raise CheckpointError(f"{folder / INDEX_NAME}: the bundle lacks component {missing[0]!r}, "
                               "which inference needs")
+    loaded = index.folders(components)
+    for name in model.components:  # never a random discriminator passing for a trained one
+        if name not in loaded:
+            setattr(model, name, NotLoaded(name, source or str(folder)))
     model.bundle_index = index
     model.bundle_folder = folder
     return model.to(device).eval()

@@ -96,6 +96,9 @@ def run(recipe, overrides, out, resume_from, dry_run, quiet) -> None:
         from .training import loop
 
         if (Path(resume_from) / "recipe.toml").is_file() and out is None:
+            if loop.died_before_first_checkpoint(resume_from):
+                click.echo(f"ganzoo: {resume_from} stopped before its first checkpoint; "
+                           "starting it again from step 0 with its recipe", err=True)
             result = loop.resume(Path(resume_from), overrides=tuple(overrides),
                                  progress=not quiet)
         else:
@@ -146,6 +149,11 @@ def list_(kind, pattern, as_json) -> None:
             click.echo(f"no {k} match {pattern!r}" if pattern else f"no {k} registered")
 
 
+def _singular(kind: str) -> str:
+    """``losses`` → ``loss``, ``architectures`` → ``architecture``; ``weights`` stays."""
+    return {"losses": "loss", "weights": "weights"}.get(kind, kind.removesuffix("s"))
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -169,7 +177,7 @@ def show(name, as_json) -> None:
         click.echo(json.dumps(found, indent=2, default=str))
         return
     for kind, info in found.items():
-        click.secho(f"{name} ({kind[:-1] if kind != 'weights' else kind})", bold=True)
+        click.secho(f"{name} ({_singular(kind)})", bold=True)
         for key, value in info.items():
             if key != "name" and value not in ("", None, {}, []):
                 click.echo(f"  {key}: {value}")

@@ -67,13 +67,19 @@ def register_losses(registry: Registrar[LossEntry]) -> None:
 def register_trainers(registry: Registrar[TrainerEntry]) -> None:
     """Register training-step functions.
 
-    ``registry.add(name=, step=, optimizers=, config_cls=, summary=)``:
+    ``registry.add(name=, step=, optimizers=, setup=, config_cls=, summary=)``:
 
     - ``step``: ``"module:function"`` with signature ``step(batch, model, opt, ctx) -> dict`` that
-      performs one update of every network and returns the detached losses to log.
+      performs one update of every network and returns the detached losses to log. The loop
+      sets learning rates (``[train] lr_schedule``) and checks the data: a step is the math.
+    - ``setup`` (optional): ``"module:function"`` with signature
+      ``setup(model, cfg, ctx, data)``, called once per session before the optimizers are made
+      (and before a resumed run loads its checkpoint): refuse model/``[train]`` combinations
+      the trainer cannot train, load pretrained parts, learn a vocabulary from ``data`` (the
+      training dataset).
     - ``optimizers`` (optional): ``"module:function"`` with signature
-      ``optimizers(model, cfg, ctx) -> dict``; by default Adam for every network, ``lr_gen`` for
-      the generator side and ``lr_disc`` for the others.
+      ``optimizers(model, cfg, ctx) -> dict`` that only makes optimizers; by default Adam for
+      every network, ``lr_gen`` for the generator side and ``lr_disc`` for the others.
     - ``config_cls``: a frozen attrs subclass of :class:`ganzoo.TrainConfig` for the ``[train]``
       table.
     """

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import plugins
 from .bundle import INDEX_NAME, Components, load_bundle, read_index
-from .errors import CheckpointError, GanzooError
+from .errors import CheckpointError, GanzooError, did_you_mean
 
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -25,6 +25,18 @@ def split_revision(ref: str) -> tuple[str, str | None]:
     return repo, (revision or None) if sep else None
 
 
+class NoSuchRepo(CheckpointError):
+    """The Hub has no such repo (or it is private)."""
+
+
+class HubUnreachable(CheckpointError):
+    """Offline (``HF_HUB_OFFLINE``) or no connection, and the files are not in the cache."""
+
+
+class NotABundle(CheckpointError):
+    """The repo exists but holds no ganzoo bundle."""
+
+
 def hub_error(exc: Exception, repo_id: str, revision: str | None) -> CheckpointError:
     """Translate huggingface_hub's exceptions into one line naming the repo and what to do."""
     from huggingface_hub import errors
@@ -33,16 +45,16 @@ def hub_error(exc: Exception, repo_id: str, revision: str | None) -> CheckpointE
     if isinstance(exc, errors.RevisionNotFoundError):
         return CheckpointError(f"{where}: no revision {revision!r} in this Hub repo")
     if isinstance(exc, errors.RepositoryNotFoundError):
-        return CheckpointError(f"{where}: no such Hub repo (or it is private: log in with "
-                               "`hf auth login` or set HF_TOKEN)")
+        return NoSuchRepo(f"{where}: no such Hub repo (or it is private: log in with "
+                          "`hf auth login` or set HF_TOKEN)")
     # LocalEntryNotFoundError (offline, not cached) subclasses EntryNotFoundError: first.
     if isinstance(exc, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError)):
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
         reason = "offline mode is on (HF_HUB_OFFLINE)" if offline else "the Hub cannot be reached"
-        return CheckpointError(f"{where}: {reason} and this model is not in the local cache; "
-                               "connect once to download it, or load a local folder")
+        return HubUnreachable(f"{where}: {reason} and this model is not in the local cache; "
+                              "connect once to download it, or load a local folder")
     if isinstance(exc, errors.EntryNotFoundError):
-        return CheckpointError(f"{where}: not a ganzoo bundle (no {INDEX_NAME} in the repo)")
+        return NotABundle(f"{where}: not a ganzoo bundle (no {INDEX_NAME} in the repo)")
     return CheckpointError(f"{where}: download failed: {type(exc).__name__}: {exc}")
 
 
@@ -136,13 +148,13 @@ def _resolve_registered(entry, revision, components, **download) -> Path:
 def _registered_folder(entry, revision, components, **download) -> Path:
     source = entry.source
     if source and entry.url and not source.startswith("package:"):
-        # A ganzoo-format repo published for third-party weights takes precedence over the URL.
+        # A ganzoo-format repo published for third-party weights takes precedence over the URL;
+        # without one (or offline, or unreachable) the weights converted from the URL serve.
         repo_id, pinned = split_revision(source)
         try:
             return fetch(repo_id, revision=revision or pinned, components=components, **download)
-        except CheckpointError as exc:
-            if "no such Hub repo" not in str(exc) and "not a ganzoo bundle" not in str(exc):
-                raise
+        except (NoSuchRepo, NotABundle, HubUnreachable):
+            pass
     if entry.url:
         from .convert import converted_folder
 
@@ -158,13 +170,23 @@ def _registered_folder(entry, revision, components, **download) -> Path:
     return fetch(repo_id, revision=revision or pinned, components=components, **download)
 
 
+#: The keyword arguments ``ganzoo.load`` passes on to ``huggingface_hub`` (see :func:`fetch`).
+DOWNLOAD_OPTIONS = ("cache_dir", "force_download", "local_files_only", "token")
+
+
 def load(name_or_path: str | Path, *, revision: str | None = None,
          components: Components = "inference", device: str = "cpu", **download: Any):
     """See :func:`ganzoo.load`."""
+    for key in download:
+        if key not in DOWNLOAD_OPTIONS:
+            accepted = ("revision", "components", "device", *DOWNLOAD_OPTIONS)
+            raise GanzooError(f"ganzoo.load() got an unknown keyword argument {key!r}"
+                              f"{did_you_mean(key, accepted)}; it accepts "
+                              f"{', '.join(accepted)}")
     if components not in ("inference", "all"):
         raise GanzooError(f"components must be 'inference' or 'all', got {components!r}")
     folder = resolve(str(name_or_path), revision=revision, components=components, **download)
-    return load_bundle(folder, components=components, device=device)
+    return load_bundle(folder, components=components, device=device, source=str(name_or_path))
 
 
 def push(path: str | Path, repo_id: str, *, private: bool = False, revision: str | None = None,

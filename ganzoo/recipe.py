@@ -71,6 +71,12 @@ class Recipe:
         raw.setdefault("name", _UNSAFE_NAME.sub("-", path.stem)[:MAX_NAME] or "run")
         return cls.from_dict(raw, source=str(path))
 
+    def with_overrides(self, overrides: Iterable[str]) -> Recipe:
+        """This recipe with ``key.path=value`` overrides applied (as ``--set``), validated again."""
+        source = str(self.source)
+        return Recipe.from_dict(apply_overrides(self.to_dict(), overrides, source=source),
+                                source=source)
+
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, source: str = "<recipe>") -> Recipe:
         """Validate a recipe given as nested dicts (as TOML would parse it)."""

@@ -163,6 +163,7 @@ class TrainerEntry(Entry):
     step: str = attrs.field(validator=_is_ref)
     optimizers: str = attrs.field(default="ganzoo.training.context:default_optimizers",
                                   validator=_is_ref)
+    setup: str | None = attrs.field(default=None, validator=attrs.validators.optional(_is_ref))
     config_cls: type | None = None  # None: ganzoo.TrainConfig
 
 

@@ -39,6 +39,9 @@ def tiny_model(name: str, **overrides: Any):
 def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overrides: Any) -> list:
     """Run ``steps`` of ``trainer``'s step function on ``batch``; returns each step's losses.
 
+    As the loop does: the trainer's setup (with the batch's items as the training data), its
+    optimizers, the check of the batch against ``model.example_batch(1)``, and before each
+    step the ``[train] lr_schedule`` and ``freeze_disc_after``.
     In fp32 (``amp = "none"``) unless ``amp`` is given, so that a test's expected values do not
     depend on whether the machine has native bf16."""
     from types import SimpleNamespace
@@ -50,19 +53,28 @@ def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overri
     from .structure import structure
     from .train_config import TrainConfig
     from .training.context import StepContext
+    from .training.lifecycle import check_first_batch, prepare
 
     entry = plugins.registry("trainers").get(trainer)
     cfg = structure({"device": "cpu", "amp": "none", **train_overrides},
                     entry.config_cls or TrainConfig, section="train")
     ctx = StepContext(cfg, torch.device("cpu"))
-    opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
+    opt = SimpleNamespace(**prepare(entry, model, cfg, ctx, items_of(batch)))
+    check_first_batch(model, batch, where="train_steps")
     step = load_ref(entry.step)
     history = []
     model.train()
     for i in range(steps):
-        ctx.step = i
+        ctx.begin_step(i)
         history.append({k: float(v) for k, v in step(batch, model, opt, ctx).items()})
     return history
+
+
+def items_of(batch: dict) -> list[dict]:
+    """The items of a collated ``batch`` (tensors split along the first dimension, lists by
+    index): a training "dataset" for a trainer's setup."""
+    n = len(next(iter(batch.values())))
+    return [{k: v[i] for k, v in batch.items()} for i in range(n)]
 
 
 def check_architecture(name: str, tmp_path: Path, **overrides: Any) -> None:

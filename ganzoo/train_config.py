@@ -28,6 +28,33 @@ def _betas(_inst, attribute, value) -> None:
         raise ValueError(f"'{attribute.name}' must be two numbers in [0, 1), got {list(value)}")
 
 
+#: The precisions a run computes in; ``[train] amp`` also takes ``"auto"``, which
+#: :mod:`ganzoo.training.precision` resolves (once per run) to one of them.
+PRECISIONS = ("none", "bf16", "fp16")
+AMP_CHOICES = (*PRECISIONS, "auto")
+#: The values of ``[train] lr_schedule`` (see :func:`ganzoo.training.schedules.lr_factor`).
+LR_SCHEDULES = ("constant", "linear", "step")
+#: The keys each schedule reads; setting another schedule's key is an error, not ignored.
+SCHEDULE_KEYS = {"constant": (), "linear": ("decay_start",), "step": ("lr_decay", "lr_decay_every")}
+
+
+def one_of(choices: tuple):
+    """attrs validator: ``value`` is one of ``choices`` (the message names both)."""
+
+    def check(_inst, attribute, value) -> None:
+        if value not in choices:
+            raise ValueError(f"{attribute.name} = {value!r} is not one of "
+                             f"{', '.join(repr(c) for c in choices)}")
+
+    return check
+
+
+def flag(_inst, attribute, value) -> None:
+    """attrs validator: true or false (``TrainConfig(compile="no")`` is an error, not truthy)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{attribute.name} must be true or false, got {value!r}")
+
+
 def _device(_inst, _attr, value: str) -> None:
     if value not in ("auto", "cpu", "mps") and not (value == "cuda" or value.startswith("cuda:")):
         raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
@@ -49,8 +76,9 @@ class TrainConfig:
     #: Mixed precision. ``"auto"`` (the default): bf16 where the device computes it natively (CUDA
     #: GPUs with bf16, CPUs with AVX512-BF16 or AMX), fp16 with loss scaling on older GPUs, else
     #: fp32. ``"none"`` is fp32 everywhere: the same arithmetic on every machine.
-    amp: Literal["none", "bf16", "fp16", "auto"] = "auto"
-    channels_last: bool = False
+    amp: Literal["none", "bf16", "fp16", "auto"] = attrs.field(default="auto",
+                                                              validator=one_of(AMP_CHOICES))
+    channels_last: bool = attrs.field(default=False, validator=flag)
     ema: float = attrs.field(default=0.0, validator=[v.ge(0.0), v.lt(1.0)])
     num_workers: int = attrs.field(default=0, validator=[v.ge(0), v.le(256)])
     log_every: int = attrs.field(default=10, validator=v.ge(1))
@@ -62,14 +90,42 @@ class TrainConfig:
     eval_samples: int = attrs.field(default=1000, validator=[v.ge(2), v.le(100_000)])
     #: Also log losses, scores and sample grids for TensorBoard (``RUN/tensorboard/``; needs
     #: ``pip install 'ganzoo[tensorboard]'``). ``metrics.jsonl`` is written either way.
-    tensorboard: bool = False
+    tensorboard: bool = attrs.field(default=False, validator=flag)
     #: ``torch.compile`` every network (in place: checkpoints and weights keep their names). The
     #: first steps are slow while it compiles; it pays off on long GPU runs.
-    compile: bool = False
+    compile: bool = attrs.field(default=False, validator=flag)
     #: On CUDA, let cuDNN pick the fastest convolution algorithms for the fixed training shapes.
-    cudnn_benchmark: bool = True
+    cudnn_benchmark: bool = attrs.field(default=True, validator=flag)
     #: Under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm).
-    sync_batchnorm: bool = False
+    sync_batchnorm: bool = attrs.field(default=False, validator=flag)
+    #: The learning rate of every optimizer over the run, set by the loop before each step:
+    #: ``"constant"``; ``"linear"``: constant for the first ``decay_start`` fraction of
+    #: ``steps``, then linearly down to 0 at the last step (pix2pix, CycleGAN); ``"step"``:
+    #: multiplied by ``lr_decay`` every ``lr_decay_every`` steps (StackGAN; 0: never).
+    lr_schedule: Literal["constant", "linear", "step"] = attrs.field(
+        default="constant", validator=one_of(LR_SCHEDULES))
+    decay_start: float = attrs.field(default=0.5, validator=[finite, v.ge(0.0), v.le(1.0)])
+    lr_decay: float = attrs.field(default=0.5, validator=[finite, v.gt(0.0), v.le(1.0)])
+    lr_decay_every: int = attrs.field(default=0, validator=v.ge(0))
+    #: From this step on the discriminator no longer learns: its parameters are frozen and
+    #: ``ctx.update`` on a discriminator optimizer does nothing (None: it always learns).
+    freeze_disc_after: int | None = attrs.field(default=None, validator=v.optional(v.ge(0)))
+
+    def __attrs_post_init__(self) -> None:
+        self.check_schedule()
+
+    def check_schedule(self) -> None:
+        """Refuse a schedule key the chosen ``lr_schedule`` would not read (a subclass that
+        defines ``__attrs_post_init__`` calls this too)."""
+        fields = attrs.fields_dict(type(self))
+        used = SCHEDULE_KEYS[self.lr_schedule]
+        for schedule, keys in SCHEDULE_KEYS.items():
+            for key in keys:
+                if key not in used and getattr(self, key) != fields[key].default:
+                    raise ValueError(f"{key} = {getattr(self, key)!r} is read by lr_schedule = "
+                                     f"{schedule!r} only, but lr_schedule = "
+                                     f"{self.lr_schedule!r}; set lr_schedule = {schedule!r} "
+                                     f"or remove {key}")
 
 
 @attrs.frozen(kw_only=True)

@@ -12,8 +12,9 @@ import ganzoo
 from ganzoo import plugins
 from ganzoo.registry import load_ref
 from ganzoo.structure import structure
-from ganzoo.testing import tiny_config
+from ganzoo.testing import items_of, tiny_config
 from ganzoo.training.context import StepContext
+from ganzoo.training.lifecycle import prepare
 
 
 def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4,
@@ -32,11 +33,11 @@ def losses_over_steps(architecture: str, *, fast: bool, amp: str, steps: int = 4
         for name in model.components:
             getattr(model, name).compile()
     batch = ctx.to_device(model.example_batch(8, generator=torch.Generator().manual_seed(1)))
-    opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
+    opt = SimpleNamespace(**prepare(entry, model, cfg, ctx, items_of(batch)))
     step = load_ref(entry.step)
     history = []
     for i in range(steps):
-        ctx.step = i
+        ctx.begin_step(i)
         history.append({k: float(v) for k, v in step(batch, model, opt, ctx).items()})
     return history
 

@@ -180,3 +180,31 @@ def test_a_published_repo_takes_precedence_over_the_third_party_url(run_dir, hub
     assert torch.equal(samples(ganzoo.load("published")), samples(ganzoo.load(str(run_dir))))
     with pytest.raises(CheckpointError, match="never.pth: download failed"):
         ganzoo.load("unpublished")  # no repo: falls back to the URL (unreachable here)
+
+
+def test_official_weights_load_offline_from_the_converted_cache(run_dir, hub, ganzoo_plugins,
+                                                                 tmp_path, monkeypatch):
+    """The fall-back to the converted cache is decided by exception type: offline, the Hub's
+    answer is "offline mode is on", which no message match expected."""
+    import shutil
+
+    from ganzoo.convert import converted_folder
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+
+    class Weights:
+        @ganzoo.hookimpl
+        def register_weights(self, registry):
+            registry.add(name="official", architecture="dcgan", source="org/not-yet-published",
+                         url="http://127.0.0.1:9/official.pth", converter="ganzoo.losses:l1")
+
+    ganzoo_plugins.register_plugin(Weights(), "official")
+    entry = ganzoo.get("weights", "official")
+    cached = converted_folder.__globals__["cache_root"]() / "converted"
+    cached.mkdir(parents=True)
+    # As a first, online load would have left it: the converted bundle in the cache.
+    key = __import__("hashlib").sha256(f"{entry.url}|{entry.converter}".encode()).hexdigest()[:16]
+    shutil.copytree(run_dir / "weights", cached / f"official-{key}")
+    assert converted_folder(entry) == cached / f"official-{key}"
+    use_hub(monkeypatch, None, tmp_path / "hf-home", offline=True)
+    assert torch.equal(samples(ganzoo.load("official")), samples(ganzoo.load(str(run_dir))))

@@ -143,22 +143,27 @@ def test_the_step_uses_lambda_l1_and_the_scheduled_rates():
     from types import SimpleNamespace
 
     from ganzoo.structure import structure
-    from ganzoo.training.context import StepContext, default_optimizers
+    from ganzoo.training.context import StepContext
+    from ganzoo.training.lifecycle import check_first_batch, prepare
     from ganzoo_pix2pix.config import Pix2PixTrainConfig
     from ganzoo_pix2pix.train import train_step
 
     cfg = structure({"steps": 10, "device": "cpu"}, Pix2PixTrainConfig, section="train")
     assert (cfg.l1_weight, cfg.loss, cfg.batch_size, cfg.betas) == (100.0, "non-saturating", 1,
                                                                     (0.5, 0.999))
+    assert (cfg.lr_schedule, cfg.decay_start) == ("linear", 0.5)
     ctx = StepContext(cfg, torch.device("cpu"))
-    opt = SimpleNamespace(**default_optimizers(model, cfg, ctx))
-    ctx.step = 8
+    opt = SimpleNamespace(**prepare(ganzoo.get("trainers", "pix2pix"), model, cfg, ctx))
+    ctx.begin_step(8)  # the loop sets the rates: constant to step 5, then linearly to 0 at 10
     losses = train_step(batch, model, opt, ctx)
     assert opt.gen.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.4)
     assert opt.disc.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.4)
     assert set(losses) == {"loss_d", "loss_g_gan", "loss_g_l1"}
-    with pytest.raises(ganzoo.RecipeError, match="1-channel inputs .* input_nc = 3"):
-        train_step({"source": batch["source"][:, :1], "target": batch["target"]}, model, opt, ctx)
+    # The loop checks the first real batch once, before the run directory exists.
+    with pytest.raises(ganzoo.RecipeError, match=r"'source' has shape \[1, 1, 16, 16\] but the "
+                                                 r"model expects \[1, 3, 16, 16\]"):
+        check_first_batch(model, {"source": batch["source"][:1, :1], "target": batch["target"]},
+                          where="recipe.toml")
 
 
 

@@ -187,20 +187,23 @@ def test_the_sentence_encoder_names_the_extra_to_install(monkeypatch):
         tiny(text_encoder="sentence")
 
 
-def test_the_vocabulary_is_learnt_in_order_and_survives_a_resume():
-    from types import SimpleNamespace
+def test_the_setup_learns_the_vocabulary_in_dataset_order_so_a_resume_learns_the_same():
+    from ganzoo_stackgan.train import setup
 
-    from ganzoo_stackgan.train import sync_vocabulary
-
+    data = [{"caption": "a thin seven"}, {"caption": "A thick, seven."}, {"caption": "a one"}]
     model = tiny()
-    ctx = SimpleNamespace(state={})
-    sync_vocabulary(model, {"caption": ["a thin seven", "A thick, seven."]}, ctx)
-    assert model.config.vocabulary == ("a", "thin", "seven", "thick")
-    resumed = tiny()  # rebuilt from the recipe: empty vocabulary, state from the checkpoint
-    sync_vocabulary(resumed, {"caption": ["a thin one"]}, ctx)
-    assert resumed.config.vocabulary == ("a", "thin", "seven", "thick", "one")
+    setup(model, None, None, data)
+    assert model.config.vocabulary == ("a", "thin", "seven", "thick", "one")
+    resumed = tiny()  # rebuilt from the recipe: empty vocabulary, and the same data
+    setup(resumed, None, None, data)
+    assert resumed.config.vocabulary == model.config.vocabulary
+    listed = type("Listed", (), {"captions": [["a red bird", "a small bird"]]})()
+    setup(bird := tiny(), None, None, listed)  # CUB-style: ten captions per image, no image read
+    assert bird.config.vocabulary == ("a", "red", "bird", "small")
     with pytest.raises(ganzoo.GanzooError, match="more than \\[model\\] max_words = 16"):
-        sync_vocabulary(resumed, {"caption": [" ".join(f"w{i}" for i in range(20))]}, ctx)
+        setup(tiny(), None, None, [{"caption": " ".join(f"w{i}" for i in range(20))}])
+    with pytest.raises(ganzoo.GanzooError, match="reads raw captions, but the dataset gives none"):
+        setup(tiny(), None, None, [{"image": torch.zeros(1)}])
 
 
 def test_the_wrong_text_of_each_image_is_a_different_caption():
@@ -223,7 +226,9 @@ def test_the_caption_encoder_is_pretrained_as_a_joint_embedding_then_frozen():
 
     from ganzoo.registry import load_ref
     from ganzoo.structure import structure
+    from ganzoo.testing import items_of
     from ganzoo.training.context import StepContext
+    from ganzoo.training.lifecycle import prepare
 
     torch.manual_seed(0)
     model = tiny()
@@ -235,7 +240,7 @@ def test_the_caption_encoder_is_pretrained_as_a_joint_embedding_then_frozen():
     cfg = structure({"device": "cpu", "steps": 40, "text_pretrain_steps": 30,
                      "text_pretrain_lr": 1e-2}, entry.config_cls, section="train")
     ctx = StepContext(cfg, torch.device("cpu"))
-    opt = SimpleNamespace(**load_ref(entry.optimizers)(model, cfg, ctx))
+    opt = SimpleNamespace(**prepare(entry, model, cfg, ctx, items_of(batch)))
     step = load_ref(entry.step)
     assert set(vars(opt)) == {"gen", "disc", "text"}
     encoder = {id(p) for p in model.gen.text_encoder.parameters()}
@@ -243,7 +248,7 @@ def test_the_caption_encoder_is_pretrained_as_a_joint_embedding_then_frozen():
     model.train()
     history, snapshot = [], None
     for i in range(cfg.steps):
-        ctx.step = i
+        ctx.begin_step(i)
         if i == cfg.text_pretrain_steps:
             snapshot = state_tensors(model)
         history.append({k: float(v) for k, v in step(batch, model, opt, ctx).items()})

@@ -13,6 +13,10 @@ from torch import nn
 from .. import plugins
 from . import distributed
 from ..registry import load_ref
+from .precision import Precision, native_amp, resolve
+from .schedules import lr_factor
+
+__all__ = ["AdversarialLoss", "StepContext", "default_optimizers", "native_amp", "pick_device"]
 
 
 @attrs.frozen
@@ -41,20 +45,6 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def native_amp(device: torch.device) -> str:
-    """The mixed precision ``device`` runs natively: ``"bf16"``, ``"fp16"`` or ``"none"``."""
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "cpu":
-        # Native bf16 instructions only: oneDNN also runs bf16 on plain AVX-512 by emulation,
-        # which is slower than fp32, so "supports bf16" is not enough for a default.
-        checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
-                  getattr(torch.cpu, "_is_amx_tile_supported", None))
-        if any(check is not None and check() for check in checks):
-            return "bf16"
-    return "none"
-
-
 def default_optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
     """Adam for every network of ``model``: ``lr_gen`` for the generator side, ``lr_disc`` for
     the rest (the papers' usual setup; a trainer registers its own function to differ)."""
@@ -71,16 +61,17 @@ class StepContext:
     gradients of a network that is not being updated.
     """
 
-    def __init__(self, cfg, device: torch.device):
+    def __init__(self, cfg, device: torch.device, precision: Precision | None = None):
         self.cfg = cfg
         self.device = device
         self.step = 0
-        amp = getattr(cfg, "amp", "none")
-        if amp == "auto":
-            amp = native_amp(device)
+        #: The run's precision, resolved once (the loop passes the record it agreed on).
+        self.precision = precision or resolve(getattr(cfg, "amp", "none"), device)
         #: The precision actually used (``"auto"`` resolved for this device).
-        self.amp = amp
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+        self.amp = self.precision.amp
+        self.amp_dtype = self.precision.dtype
+        #: fp16 loss scalers by optimizer name: saved in checkpoints, so a resumed run
+        #: continues with the scale it had.
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self._losses: dict[str, Any] = {}
         #: ``frozen`` skips weight gradients of the network not being updated; the reference
@@ -98,6 +89,44 @@ class StepContext:
         self.state: dict[str, torch.Tensor] = {}
         #: The training processes (torchrun); gradients are averaged over them at each update.
         self.world = distributed.SINGLE
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self._names: dict[int, str] = {}
+        self._base_lrs: dict[str, list[float]] = {}
+        self._disc_optimizers: set[int] = set()
+        self._disc_params: list[nn.Parameter] = []
+        #: True once ``[train] freeze_disc_after`` is reached: the discriminators no longer learn.
+        self.disc_frozen = False
+
+    # -- the lifecycle (called by the loop, not by steps) -----------------------------------
+    def bind(self, optimizers: dict[str, torch.optim.Optimizer], model) -> None:
+        """Learn the trainer's optimizers: their names (scalers and checkpoints are keyed by
+        them), their initial learning rates (the schedule scales those) and which of them
+        update a discriminator (a component outside ``model.generator_components``)."""
+        self.optimizers = dict(optimizers)
+        self._names = {id(opt): name for name, opt in self.optimizers.items()}
+        self._base_lrs = {name: [group["lr"] for group in opt.param_groups]
+                          for name, opt in self.optimizers.items()}
+        discs = [getattr(model, name) for name in model.components
+                 if name not in model.generator_components]
+        self._disc_params = [p for d in discs for p in d.parameters()]
+        disc_ids = {id(p) for p in self._disc_params}
+        self._disc_optimizers = {
+            id(opt) for opt in self.optimizers.values()
+            if any(id(p) in disc_ids for group in opt.param_groups for p in group["params"])}
+
+    def begin_step(self, step: int) -> None:
+        """Before step ``step``: set every optimizer's learning rate from ``[train]
+        lr_schedule`` and, from ``freeze_disc_after`` on, freeze the discriminators."""
+        self.step = step
+        factor = lr_factor(self.cfg, step)
+        for name, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self._base_lrs[name], strict=True):
+                group["lr"] = base * factor
+        freeze_after = getattr(self.cfg, "freeze_disc_after", None)
+        if freeze_after is not None and step >= freeze_after and not self.disc_frozen:
+            for p in self._disc_params:
+                p.requires_grad_(False)
+            self.disc_frozen = True
 
     # -- losses -----------------------------------------------------------------------------
     def loss(self, name: str):
@@ -142,18 +171,24 @@ class StepContext:
             return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), fused=True)
         return torch.optim.Adam(list(params), lr=lr, betas=tuple(self.cfg.betas), foreach=False)
 
-    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, *, key: str = "") -> None:
+    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling).
 
-        Under torchrun the gradients are averaged over the ranks between backward and step. The
-        gradients are released after the step: a GAN step updates its networks in turn, and one
-        network's gradients need not stay alive while the next one computes its own.
+        One optimizer per call. Under torchrun the gradients are averaged over the ranks between
+        backward and step. The gradients are released after the step: a GAN step updates its
+        networks in turn, and one network's gradients need not stay alive while the next one
+        computes its own. Once the discriminators are frozen (``[train] freeze_disc_after``),
+        an update of a discriminator optimizer does nothing.
         """
+        if self.disc_frozen and id(opt) in self._disc_optimizers:
+            return
         opt.zero_grad(set_to_none=True)
         params = [p for group in opt.param_groups for p in group["params"]]
-        if self.amp_dtype is torch.float16:
-            scaler = self.scalers.setdefault(key or str(id(opt)),
-                                             torch.amp.GradScaler(self.device.type))
+        if self.precision.scaled:
+            # Keyed by the optimizer's name, so that the checkpoint's scale finds its optimizer
+            # again in a resumed run (an optimizer not made by the loop gets a private key).
+            key = self._names.get(id(opt)) or f"unnamed-{id(opt)}"
+            scaler = self.scalers.setdefault(key, torch.amp.GradScaler(self.device.type))
             scaler.scale(loss).backward()
             distributed.average_gradients(params, self.world)
             scaler.step(opt)

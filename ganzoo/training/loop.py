@@ -1,8 +1,9 @@
 """The generic training loop, shared by every architecture.
 
-It owns everything that is not the GAN's math: devices, seeding, data order, EMA, logging, sample
-grids, checkpoints and resuming. The math lives in the trainer's step function, which the loop calls
-once per step.
+It owns everything that is not the GAN's math: devices, precision, seeding, data order, the
+trainer's setup, learning-rate schedules, the first batch's check, EMA, logging, sample grids,
+checkpoints and resuming. The math lives in the trainer's step function, which the loop calls once
+per step.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from ..images import save_grid
 from ..recipe import Recipe
 from ..registry import load_ref
 from ..bundle import build_model, state_tensors
-from . import distributed, rundir, tensorboard
+from . import distributed, lifecycle, precision, rundir, tensorboard
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from .context import StepContext, native_amp, pick_device
+from .context import StepContext, pick_device
 from .data_order import step_loader
 
 
@@ -113,12 +114,14 @@ class _Session:
             raise RecipeError("[train] sync_batchnorm = true needs CUDA: PyTorch's SyncBatchNorm "
                               "runs on GPUs only")
         self.world = distributed.setup(self.device)
+        #: The precision of the run, resolved here once; the context and run.json get it.
+        self.precision = precision.resolve(self.cfg.amp, self.device)
         if self.cfg.amp == "auto" and self.world.enabled:
             # One precision for all ranks, rank 0's: averaging fp16-scaled gradients with
             # unscaled ones (a cluster of mixed GPU generations) would be garbage.
-            agreed = distributed.from_rank0(native_amp(self.device), self.world)
-            self.cfg = attrs.evolve(self.cfg, amp=agreed)
-        self.ctx = StepContext(self.cfg, self.device)
+            agreed = distributed.from_rank0(self.precision.amp, self.world)
+            self.precision = precision.Precision(amp=agreed, requested="auto")
+        self.ctx = StepContext(self.cfg, self.device, self.precision)
         self.ctx.world = self.world
 
         dataset_entry = plugins.registry("datasets").get(recipe.data.dataset)
@@ -145,14 +148,24 @@ class _Session:
             torch.manual_seed(distributed_seed(recipe.seed, self.world.rank))
         trainer = plugins.registry("trainers").get(recipe.trainer)
         self.step_fn = load_ref(trainer.step)
-        self.optimizers: dict[str, torch.optim.Optimizer] = load_ref(trainer.optimizers)(
-            self.model, self.cfg, self.ctx)
+        self.optimizers: dict[str, torch.optim.Optimizer] = lifecycle.prepare(
+            trainer, self.model, self.cfg, self.ctx, self.dataset)
+        self._check_first_batch()
         self.ema = self._make_ema()
         self.step = 0
         self.good_step = 0  # the step of the last checkpoint whose losses were finite
         self.tb = None
         if self.cfg.tensorboard:
             tensorboard.check_available()
+
+    def _check_first_batch(self) -> None:
+        """A real item against the model's example batch, before anything is written. The
+        random streams are left as they were: the run is the same with or without the check."""
+        from torch.utils.data import default_collate
+
+        with torch.random.fork_rng(devices=[]):
+            first = default_collate([self.dataset[0]])
+            lifecycle.check_first_batch(self.model, first, where=str(self.recipe.source))
 
     def _make_ema(self):
         if not self.cfg.ema:
@@ -290,10 +303,15 @@ class _Session:
             last = dict(zip(names, values, strict=True))
             bad = [n for n, v in last.items() if not math.isfinite(v)]
             if bad:
+                if (self.run_dir / CHECKPOINT_NAME).is_file():
+                    kept = (f"The last good checkpoint (step {self.good_step}) is kept in "
+                            f"{self.run_dir / CHECKPOINT_NAME}.")
+                else:
+                    kept = ("It stopped before its first checkpoint (step "
+                            f"{cfg.checkpoint_every}), so there is none to go back to.")
                 raise TrainingDiverged(
-                    f"{bad[0]} became {last[bad[0]]} by step {self.step}; the run stopped. The last "
-                    f"good checkpoint (step {self.good_step}) is kept in "
-                    f"{self.run_dir / CHECKPOINT_NAME}. Try a lower learning rate, or amp = \"none\"."
+                    f"{bad[0]} became {last[bad[0]]} by step {self.step}; the run stopped. {kept} "
+                    "Try a lower learning rate, or amp = \"none\"."
                 )
             elapsed = time.perf_counter() - window_start
             sums, window_steps_done, window_steps, window_start = {}, window_steps, 0, \
@@ -311,7 +329,7 @@ class _Session:
         self.model.train()
         with _StopRequest() as stop, bar, _clean_worker_errors():
             for batch in loader:
-                self.ctx.step = self.step
+                self.ctx.begin_step(self.step)  # learning rates, frozen discriminators
                 losses = self.step_fn(self.ctx.to_device(batch), self.model, self.opt_ns,
                                       self.ctx)
                 if self.ema is not None:
@@ -394,7 +412,7 @@ def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool =
     def prepare() -> None:
         _make_dir(run_dir)
         rundir.prepare_new(run_dir, recipe, hardware={
-            "device": str(session.device), "precision": session.ctx.amp,
+            "device": str(session.device), "precision": session.precision.amp,
             "processes": session.world.size})
 
     return _run_in(session, prepare, progress=progress)
@@ -409,26 +427,47 @@ def _make_dir(run_dir: Path) -> None:
         raise RunDirError(f"{run_dir}: cannot create the output folder: {exc.strerror}") from None
 
 
+def died_before_first_checkpoint(run_dir: str | Path) -> bool:
+    """The run in ``run_dir`` stopped before writing any checkpoint: none on disk, no final
+    weights, nothing logged past its first checkpoint step (a checkpoint that was written and
+    then lost is an error, not a restart). ``resume`` starts such a run again from step 0."""
+    run_dir = Path(run_dir)
+    if (run_dir / CHECKPOINT_NAME).exists() or (run_dir / rundir.WEIGHTS_DIR).exists():
+        return False
+    first = rundir.recipe_of(run_dir).train.checkpoint_every
+    return rundir.last_logged_step(run_dir) <= first
+
+
 def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bool = True
            ) -> RunResult:
-    """Continue the run in ``run_dir`` from its checkpoint, exactly where it stopped."""
+    """Continue the run in ``run_dir`` from its checkpoint, exactly where it stopped.
+
+    A run that stopped before its first checkpoint starts again from step 0 with the recipe in
+    its folder (``died_before_first_checkpoint`` tells which; the CLI says so).
+    """
     run_dir = Path(run_dir)
     recipe = rundir.recipe_of(run_dir)
     if overrides:
         recipe = Recipe.from_toml(run_dir / rundir.RECIPE_NAME, overrides)
     from .checkpoint import checkpoint_step
 
-    checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
+    restart = died_before_first_checkpoint(run_dir)
+    if not restart:
+        checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
     session = _Session(_same_precision(recipe, run_dir), run_dir)
 
     def prepare() -> None:
-        checkpoint_step(run_dir)  # again, now that the run is locked
+        if restart:  # nothing of the dead run's log survives: it is logged again from step 0
+            rundir.truncate_metrics(run_dir, -1)
+        else:
+            checkpoint_step(run_dir)  # again, now that the run is locked
         if overrides:
             from ..io import atomic_write_text
 
             atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
 
-    return _run_in(session, prepare, progress=progress, before_run=session.resume)
+    return _run_in(session, prepare, progress=progress,
+                   before_run=None if restart else session.resume)
 
 
 def _same_precision(recipe: Recipe, run_dir: Path) -> Recipe:

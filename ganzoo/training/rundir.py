@@ -30,6 +30,7 @@ from .._version import __version__
 from ..errors import RunDirError, WriteError
 from ..io import atomic_write_json, atomic_write_text
 from ..recipe import Recipe
+from ..train_config import PRECISIONS
 
 LOCK_NAME = ".lock"
 RECIPE_NAME = "recipe.toml"
@@ -208,7 +209,7 @@ def recorded_precision(run_dir: Path) -> str | None:
     except (OSError, ValueError):
         return None
     precision = info.get("precision") if isinstance(info, dict) else None
-    return precision if precision in ("none", "bf16", "fp16") else None
+    return precision if precision in PRECISIONS else None
 
 
 def recipe_of(run_dir: Path) -> Recipe:
@@ -219,6 +220,17 @@ def recipe_of(run_dir: Path) -> Recipe:
     if not path.is_file():
         raise RunDirError(f"{run_dir}: not a ganzoo run directory (no {RECIPE_NAME})")
     return Recipe.from_toml(path)
+
+
+def last_logged_step(run_dir: Path) -> int:
+    """The highest step in the run's ``metrics.jsonl`` (0 when nothing was logged)."""
+    path = run_dir / METRICS_NAME
+    last = 0
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    for line in lines:
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
+            last = max(last, int(json.loads(line).get("step", 0)))
+    return last
 
 
 def truncate_metrics(run_dir: Path, step: int) -> None:

@@ -61,6 +61,7 @@ def register_trainers(registry) -> None:
     registry.add(
         name="cyclegan",
         step="ganzoo_cyclegan.train:train_step",
+        setup="ganzoo_cyclegan.train:setup",
         optimizers="ganzoo_cyclegan.train:optimizers",
         config_cls=CycleGANTrainConfig,
         summary="G: LSGAN + lambda * cycle + identity (one Adam for both G), then D on real "

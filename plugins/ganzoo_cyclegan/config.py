@@ -80,5 +80,5 @@ class CycleGANTrainConfig(ganzoo.AdversarialTrainConfig):
     cycle_weight_b: float = attrs.field(default=10.0, validator=[ganzoo.finite, v.ge(0.0)])
     identity_weight: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.ge(0.0)])
     pool_size: int = attrs.field(default=50, validator=[v.ge(0), v.le(100_000)])
-    decay_start: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.ge(0.0), v.le(1.0)])
+    lr_schedule: str = attrs.field(default="linear", validator=ganzoo.one_of(ganzoo.LR_SCHEDULES))
     batch_size: int = attrs.field(default=1, validator=[v.ge(1), v.le(65536)])

@@ -1,4 +1,4 @@
-"""CycleGAN's training step (registered as trainer ``cyclegan``) and its optimizers.
+"""CycleGAN's training step (registered as trainer ``cyclegan``), its setup and optimizers.
 
 Batches are ``{"a": [N, input_nc, H, W], "b": [N, output_nc, H, W]}`` in [-1, 1]: images of the
 two domains, unrelated to each other.
@@ -9,14 +9,12 @@ from __future__ import annotations
 import torch
 
 from ganzoo.errors import RecipeError
-from ganzoo.training.schedules import linear_decay, set_lr
 
 from . import pool
 
 
-def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
-    """The reference's two Adams: ``gen`` over both generators, ``disc`` over both
-    discriminators. Refuses models the trainer cannot train, before the first step."""
+def setup(model, cfg, ctx, data) -> None:
+    """Refuse models the trainer cannot train, before the run directory is created."""
     config = model.config
     if config.one_way:
         raise RecipeError("[model] one_way = true builds gen_ab alone (a converted official "
@@ -26,17 +24,14 @@ def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
             f"[train] identity_weight = {cfg.identity_weight} compares gen_ab(b) with b, which "
             f"needs domains with the same number of channels, but [model] has input_nc = "
             f"{config.input_nc} and output_nc = {config.output_nc}; set identity_weight = 0")
+
+
+def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
+    """The reference's two Adams: ``gen`` over both generators, ``disc`` over both
+    discriminators."""
     gens = [*model.gen_ab.parameters(), *model.gen_ba.parameters()]
     discs = [*model.disc_a.parameters(), *model.disc_b.parameters()]
     return {"gen": ctx.adam(gens, cfg.lr_gen), "disc": ctx.adam(discs, cfg.lr_disc)}
-
-
-def _check_channels(real_a: torch.Tensor, real_b: torch.Tensor, config) -> None:
-    if real_a.shape[1] != config.input_nc or real_b.shape[1] != config.output_nc:
-        raise RecipeError(
-            f"the data gives {real_a.shape[1]}-channel A images and {real_b.shape[1]}-channel B "
-            f"images but [model] has input_nc = {config.input_nc} and output_nc = "
-            f"{config.output_nc}; make them agree")
 
 
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
@@ -44,10 +39,6 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     adversarial = ctx.loss(cfg.loss)
     cycle, identity = ctx.loss("cycle"), ctx.loss("identity")
     real_a, real_b = batch["a"], batch["b"]
-    _check_channels(real_a, real_b, model.config)
-    factor = linear_decay(ctx.step, cfg.steps, cfg.decay_start)
-    set_lr(opt.gen, cfg.lr_gen * factor)
-    set_lr(opt.disc, cfg.lr_disc * factor)
 
     # (1) Generators: fool the discriminators (frozen here), and come back where they started
     #     (cycle consistency). The identity term keeps each generator from changing images

@@ -66,6 +66,6 @@ class Pix2PixTrainConfig(ganzoo.AdversarialTrainConfig):
 
     l1_weight: float = attrs.field(default=100.0, validator=[ganzoo.finite, v.ge(0.0)])
     grad_weight: float = attrs.field(default=0.0, validator=[ganzoo.finite, v.ge(0.0)])
-    decay_start: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.ge(0.0), v.le(1.0)])
+    lr_schedule: str = attrs.field(default="linear", validator=ganzoo.one_of(ganzoo.LR_SCHEDULES))
     disc_loss_scale: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.gt(0.0)])
     batch_size: int = attrs.field(default=1, validator=[v.ge(1), v.le(65536)])

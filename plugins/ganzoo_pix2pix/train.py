@@ -8,22 +8,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import RecipeError
-from ganzoo.training.schedules import linear_decay, set_lr
 
 
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     cfg = ctx.cfg
     adversarial = ctx.loss(cfg.loss)
     source, target = batch["source"], batch["target"]
-    if source.shape[1] != model.config.input_nc or target.shape[1] != model.config.output_nc:
-        raise RecipeError(
-            f"the data gives {source.shape[1]}-channel inputs and {target.shape[1]}-channel "
-            f"targets but [model] has input_nc = {model.config.input_nc} and output_nc = "
-            f"{model.config.output_nc}; make them agree")
-    factor = linear_decay(ctx.step, cfg.steps, cfg.decay_start)
-    set_lr(opt.gen, cfg.lr_gen * factor)
-    set_lr(opt.disc, cfg.lr_disc * factor)
 
     # (1) Discriminator: real (input, target) pairs up, (input, output) pairs down. Its loss is
     #     scaled (0.5 in the paper) so that D learns more slowly than G.

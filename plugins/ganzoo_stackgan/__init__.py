@@ -39,6 +39,7 @@ def register_trainers(registry) -> None:
     registry.add(
         name="stackgan",
         step="ganzoo_stackgan.train:train_step",
+        setup="ganzoo_stackgan.train:setup",
         optimizers="ganzoo_stackgan.train:optimizers",
         config_cls=StackGANTrainConfig,
         summary="Matching-aware D (real, wrong text, fake), then G: GAN loss + lambda * KL; "

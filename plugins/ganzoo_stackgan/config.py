@@ -113,9 +113,10 @@ class StackGANTrainConfig(ganzoo.AdversarialTrainConfig):
     """StackGAN's objective: matching-aware discriminator + ``kl_weight`` × KL (λ in the paper).
 
     The discriminator loss is ``real/right-text + (fake + real/wrong-text) / 2``; the wrong text
-    of each image is the next item's in the batch with a different caption. Learning rates are
-    multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0: never), as a pure function of
-    the step so a resumed run continues with exactly the same rates. ``text_pretrain_steps``:
+    of each image is the next item's in the batch with a different caption. The learning rates
+    follow ``lr_schedule = "step"`` by default: multiplied by ``lr_decay`` every
+    ``lr_decay_every`` steps (0: never), set by the loop as a pure function of the step so a
+    resumed run continues with exactly the same rates. ``text_pretrain_steps``:
     see :mod:`ganzoo_stackgan.matching`.
     """
 
@@ -125,10 +126,10 @@ class StackGANTrainConfig(ganzoo.AdversarialTrainConfig):
     #: is frozen and the GAN trains (0: the encoder learns through D's loss instead).
     text_pretrain_steps: int = attrs.field(default=0, validator=v.ge(0))
     text_pretrain_lr: float = attrs.field(default=1e-3, validator=[ganzoo.finite, v.gt(0.0)])
-    lr_decay: float = attrs.field(default=0.5, validator=[ganzoo.finite, v.gt(0.0), v.le(1.0)])
-    lr_decay_every: int = attrs.field(default=0, validator=v.ge(0))
+    lr_schedule: str = attrs.field(default="step", validator=ganzoo.one_of(ganzoo.LR_SCHEDULES))
 
     def __attrs_post_init__(self) -> None:
+        self.check_schedule()
         if self.text_pretrain_steps >= self.steps:
             raise ValueError(f"text_pretrain_steps = {self.text_pretrain_steps} leaves no GAN "
                              f"steps: it must be less than steps = {self.steps}")

@@ -358,9 +358,12 @@ class StackGAN(ganzoo.TextToImage):
         cfg = self.config
         shape = (batch_size, cfg.channels, cfg.resolution, cfg.resolution)
         picks = torch.randint(0, len(EXAMPLE_WORDS), (batch_size,), generator=generator).tolist()
-        return {"image": torch.rand(shape, generator=generator) * 2 - 1,
-                "embedding": torch.randn(batch_size, cfg.embedding_dim, generator=generator),
-                "caption": [f"a {EXAMPLE_WORDS[i]} bird" for i in picks]}
+        batch = {"image": torch.rand(shape, generator=generator) * 2 - 1,
+                 "embedding": torch.randn(batch_size, cfg.embedding_dim, generator=generator),
+                 "caption": [f"a {EXAMPLE_WORDS[i]} bird" for i in picks]}
+        # The text its encoder reads: precomputed embeddings, or raw captions.
+        del batch["caption" if cfg.text_encoder == "embeddings" else "embedding"]
+        return batch
 
 
 def build(config: StackGANConfig) -> StackGAN:

@@ -120,7 +120,7 @@ class BagOfWords(nn.Module):
         return unit_scale(self.project(self.words(tokens)))
 
     def encode_batch(self, batch: dict, vocabulary: tuple[str, ...]) -> torch.Tensor:
-        return self(self.tokens(_captions(batch), vocabulary, strict=False))
+        return self(self.tokens(captions_of(batch), vocabulary, strict=False))
 
     def encode_text(self, captions: list[str], vocabulary: tuple[str, ...], *,
                     strict: bool = True) -> torch.Tensor:
@@ -159,10 +159,10 @@ class SentenceEncoder(nn.Module):
         return out.float().to(self.anchor.device)
 
     def encode_batch(self, batch: dict, vocabulary: tuple[str, ...] = ()) -> torch.Tensor:
-        return self.encode_text(_captions(batch))
+        return self.encode_text(captions_of(batch))
 
 
-def _captions(batch: dict) -> list[str]:
+def captions_of(batch: dict) -> list[str]:
     if "caption" not in batch:
         raise GanzooError("this text encoder reads raw captions, but the dataset gives none "
                           "(items without \"caption\"); for CUB set [data] captions = true "

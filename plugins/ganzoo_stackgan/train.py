@@ -1,13 +1,15 @@
-"""StackGAN's training step and optimizers (registered as trainer ``stackgan``).
+"""StackGAN's training step, its setup and optimizers (registered as trainer ``stackgan``).
 
 Batches are ``{"image": [N, C, R, R], "embedding": [N, D]}`` and/or ``{"caption": [N strings]}``
 with R the resolution of the stage being trained.
 
 Stage 1 trains the text encoder (when it has weights: first on its own as a joint image-text
 embedding for ``text_pretrain_steps``, then frozen), conditioning augmentation, the Stage-I
-generator and discriminator. Stage 2 starts from a Stage-I run (``[model] stage1``), loaded into
-the model when the optimizers are made (once per session, before the first step) and kept frozen;
-only Stage-II's CA, generator and discriminator learn.
+generator and discriminator; the ``"captions"`` encoder's vocabulary is learnt from the training
+captions in the trainer's setup (once per session, before the optimizers). Stage 2 starts from a
+Stage-I run (``[model] stage1``), loaded into the model in the setup too and kept frozen; only
+Stage-II's CA, generator and discriminator learn. The loop applies ``[train] lr_schedule``
+(``"step"``: ``lr_decay`` every ``lr_decay_every`` steps) to every optimizer.
 """
 
 from __future__ import annotations
@@ -17,13 +19,11 @@ import torch
 
 from ganzoo.bundle import load_into
 from ganzoo.errors import CheckpointError, GanzooError
-from ganzoo.training.schedules import set_lr
 
 from .config import STAGE1_FIELDS, UNTRAINED
 from .matching import matching_loss, same_text, wrong_index
 from .networks import FROZEN_AT_STAGE2
-
-_VOCABULARY = "vocabulary"  # ctx.state key: the learnt words, "\n"-joined UTF-8 bytes
+from .text import captions_of
 
 
 def load_stage1(model) -> None:
@@ -63,13 +63,31 @@ def pretrains_text(model, cfg) -> bool:
             and hasattr(model.disc, "matcher"))
 
 
+def setup(model, cfg, ctx, data) -> None:
+    """Stage II: load the frozen Stage-I networks. Stage I with the ``"captions"`` encoder: learn
+    the vocabulary of every training caption, in dataset order (so a resumed run, whose config
+    starts empty again, learns the same one)."""
+    if model.config.stage == 2 and model.config.stage1 != UNTRAINED:
+        load_stage1(model)
+    if model.config.stage == 1 and model.config.text_encoder == "captions" and data is not None:
+        model.learn_words(training_captions(data))
+
+
+def training_captions(data) -> list[str]:
+    """Every caption of the training set: the dataset's ``captions`` list where it has one
+    (CUB's ten per image; no image is loaded), else each item's ``"caption"``."""
+    listed = getattr(data, "captions", None)
+    if listed is None:
+        captions_of(data[0])  # the encoder's clear error for a dataset without captions
+        listed = [data[i]["caption"] for i in range(len(data))]
+    return [c for entry in listed for c in ([entry] if isinstance(entry, str) else entry)]
+
+
 def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
     """Adam for G (CA and generator of the stage being trained) and for D. A text encoder with
     weights is either pre-trained with the image encoder (``"text"``, then frozen) or, without
     ``text_pretrain_steps``, trained through D's matching-aware loss (G reads the embeddings
     detached in both cases)."""
-    if model.config.stage == 2 and model.config.stage1 != UNTRAINED:
-        load_stage1(model)
     gen = [p for name, p in model.gen.named_parameters()
            if p.requires_grad and not name.startswith("text_encoder.")]
     disc = [p for name, p in model.disc.named_parameters() if not name.startswith("matcher.")]
@@ -83,42 +101,11 @@ def optimizers(model, cfg, ctx) -> dict[str, torch.optim.Optimizer]:
     return out
 
 
-def lr_factor(step: int, cfg) -> float:
-    """``lr_decay ** (step // lr_decay_every)`` (1 when ``lr_decay_every = 0``)."""
-    return cfg.lr_decay ** (step // cfg.lr_decay_every) if cfg.lr_decay_every else 1.0
-
-
-def sync_vocabulary(model, batch: dict, ctx) -> None:
-    """Stage 1 with the ``"captions"`` encoder: learn the batch's new words. The vocabulary is
-    kept in ``ctx.state`` too, so a resumed run (whose config starts empty again) gets it back."""
-    if model.config.text_encoder != "captions" or model.config.stage != 1:
-        return
-    saved = ctx.state.get(_VOCABULARY)
-    if saved is not None and saved.numel() and not model.config.vocabulary:  # a resumed run
-        words = tuple(bytes(saved.cpu().tolist()).decode("utf-8").split("\n"))
-        if len(words) > len(model.config.vocabulary):
-            model.config = attrs.evolve(model.config, vocabulary=words)
-    if "caption" not in batch:
-        model.embed_batch(batch)  # raises the clear error of the encoder
-    if model.learn_words(batch["caption"]):
-        data = "\n".join(model.config.vocabulary).encode("utf-8")
-        ctx.state[_VOCABULARY] = torch.tensor(list(data), dtype=torch.uint8)
-
-
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     cfg = ctx.cfg
     adversarial = ctx.loss(cfg.loss)
     kl = ctx.loss("kl")
-    factor = lr_factor(ctx.step, cfg)
-    set_lr(opt.gen, cfg.lr_gen * factor)
-    set_lr(opt.disc, cfg.lr_disc * factor)
-    sync_vocabulary(model, batch, ctx)
     real = batch["image"]
-    if real.shape[-1] != model.config.resolution or real.shape[1] != model.config.channels:
-        raise GanzooError(
-            f"the data gives {real.shape[1]}x{real.shape[-2]}x{real.shape[-1]} images but stage "
-            f"{model.config.stage} trains at {model.config.channels}x{model.config.resolution}x"
-            f"{model.config.resolution}; make [data] resolution agree")
     n = real.shape[0]
     stage2 = model.config.stage == 2
     pretrain = pretrains_text(model, cfg)
@@ -173,7 +160,6 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
 
 def pretrain_text_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     """One step of the joint image-text embedding (the GAN does not train in these steps)."""
-    set_lr(opt.text, ctx.cfg.text_pretrain_lr)
     with ctx.autocast():
         text = model.embed_batch(batch)
         loss, top1 = matching_loss(text, model.disc.matcher(batch["image"]),
