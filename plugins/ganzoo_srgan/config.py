@@ -46,7 +46,10 @@ class SRGANConfig:
 
     ``io_range``: the pixel range the generator computes in. ganzoo's images are in [-1, 1];
     ``"[0,1]"`` maps them to [0, 1] on the way in and back on the way out, which converted
-    third-party weights need. ``srresnet`` (GAN stage only): the SRResNet run, bundle or weights
+    third-party weights need. ``bicubic_skip`` (not in the paper; VDSR's global residual) adds
+    a bicubic upsampling of the input to the output, so the network learns only the detail that
+    bicubic misses: it starts at bicubic's PSNR instead of below it, which a CPU-sized training
+    needs. ``srresnet`` (GAN stage only): the SRResNet run, bundle or weights
     name whose generator the GAN stage starts from (read when training starts; ``""``: a fresh
     generator).
     """
@@ -59,6 +62,7 @@ class SRGANConfig:
     resolution: int = attrs.field(default=96, validator=[v.instance_of(int), v.ge(16), v.le(512)])
     io_range: Literal["[-1,1]", "[0,1]"] = attrs.field(default="[-1,1]",
                                                        validator=v.in_(("[-1,1]", "[0,1]")))
+    bicubic_skip: bool = attrs.field(default=False, validator=v.instance_of(bool))
     srresnet: str = attrs.field(default="", validator=v.instance_of(str))
 
     @resolution.validator

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import ganzoo
@@ -50,9 +51,12 @@ class SubPixelUpsampler(nn.Module):
 class Generator(nn.Module):
     """SRResNet: head, residual blocks, the long skip, sub-pixel upsamplers, tail."""
 
-    def __init__(self, *, channels: int, width: int, blocks: int, scale: int, io_range: str):
+    def __init__(self, *, channels: int, width: int, blocks: int, scale: int, io_range: str,
+                 bicubic_skip: bool = False):
         super().__init__()
         self.unit_range = io_range == "[0,1]"
+        self.scale = scale
+        self.bicubic_skip = bicubic_skip
         self.head = nn.Sequential(nn.Conv2d(channels, width, 9, padding=4), nn.PReLU())
         self.blocks = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)])
         self.fuse = nn.Sequential(nn.Conv2d(width, width, 3, padding=1, bias=False),
@@ -67,6 +71,9 @@ class Generator(nn.Module):
         features = self.head(low)
         features = features + self.fuse(self.blocks(features))  # the long skip
         out = self.tail(self.upsample(features))
+        if self.bicubic_skip:  # not in the paper: learn only what bicubic upsampling misses
+            out = out + F.interpolate(low, scale_factor=self.scale, mode="bicubic",
+                                      align_corners=False)
         return out * 2 - 1 if self.unit_range else out
 
 
@@ -118,7 +125,8 @@ class SRGAN(ganzoo.Upscaler):
     def __init__(self, config: SRGANConfig):
         super().__init__(config)
         self.gen = Generator(channels=config.channels, width=config.width, blocks=config.blocks,
-                             scale=config.scale, io_range=config.io_range)
+                             scale=config.scale, io_range=config.io_range,
+                             bicubic_skip=config.bicubic_skip)
         self.disc = Discriminator(channels=config.channels, width=config.disc_width,
                                   resolution=config.resolution)
 
@@ -129,7 +137,7 @@ class SRGAN(ganzoo.Upscaler):
         cfg = self.config
         ups = int(math.log2(cfg.scale))
         radius = 4 + 2 * cfg.blocks + 1 + sum(0.5 ** k for k in range(ups)) + 4 / cfg.scale
-        return math.ceil(radius)
+        return math.ceil(max(radius, 2 if cfg.bicubic_skip else 0))  # bicubic: 2 pixels
 
     def upscale(self, images: Any, *, tile: int | None = DEFAULT_TILE,
                 overlap: int | None = None) -> torch.Tensor:

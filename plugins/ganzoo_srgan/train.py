@@ -17,7 +17,7 @@ from ganzoo.bundle import load_into
 from ganzoo.errors import CheckpointError, GanzooError
 
 #: Fields the SRResNet run must share with the GAN stage that starts from it.
-GENERATOR_FIELDS = ("scale", "channels", "blocks", "width", "io_range")
+GENERATOR_FIELDS = ("scale", "channels", "blocks", "width", "io_range", "bicubic_skip")
 
 
 def content_loss(model, fake: torch.Tensor, target: torch.Tensor, cfg) -> torch.Tensor:
