@@ -63,9 +63,10 @@ def test_the_discriminator_names_the_crop_size_it_needs():
 
 # -- tiling ------------------------------------------------------------------------------------
 
-def test_tiled_upscaling_equals_untiled_and_bounds_what_each_call_sees():
+@pytest.mark.parametrize("bicubic_skip", [False, True])
+def test_tiled_upscaling_equals_untiled_and_bounds_what_each_call_sees(bicubic_skip):
     torch.manual_seed(0)
-    model = tiny_model("srgan", blocks=2, width=8).eval()
+    model = tiny_model("srgan", blocks=2, width=8, bicubic_skip=bicubic_skip).eval()
     for p in model.gen.parameters():  # trained-looking, not near zero, weights
         p.data.normal_(0, 0.3)
     image = torch.rand(2, 3, 37, 53) * 2 - 1
@@ -365,7 +366,8 @@ def test_a_missing_srresnet_run_is_one_clear_line(tmp_path):
 
 # -- ONNX ----------------------------------------------------------------------------------------
 
-def test_the_generator_exports_to_onnx_for_any_size(tmp_path):
+@pytest.mark.parametrize("bicubic_skip", [False, True])
+def test_the_generator_exports_to_onnx_for_any_size(tmp_path, bicubic_skip):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     import onnxruntime as ort
@@ -373,7 +375,7 @@ def test_the_generator_exports_to_onnx_for_any_size(tmp_path):
     from ganzoo.export import TOLERANCE, export_onnx
 
     torch.manual_seed(0)
-    model = tiny_model("srgan", blocks=2, width=8).eval()
+    model = tiny_model("srgan", blocks=2, width=8, bicubic_skip=bicubic_skip).eval()
     result = export_onnx(model, tmp_path / "sr.onnx")
     assert result.max_abs_diff <= TOLERANCE and result.checks >= 2
     session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
