@@ -14,6 +14,13 @@ from __future__ import annotations
 import ganzoo
 
 PAPER = "https://arxiv.org/abs/1609.04802"
+#: Lornatang/SRGAN-PyTorch's published checkpoints (see convert.py).
+HUB = "https://huggingface.co/goodfellowliu/SRGAN-PyTorch/resolve/main/{name}.pth.tar"
+#: Its published x4 generators: (ganzoo weights name, file stem, what it is).
+PUBLISHED = (
+    ("srresnet-x4-imagenet", "SRResNet_x4-SRGAN_ImageNet", "SRResNet (MSE) x4"),
+    ("srgan-x4-imagenet", "SRGAN_x4-SRGAN_ImageNet", "SRGAN (VGG54 + adversarial) x4"),
+)
 
 
 @ganzoo.hookimpl
@@ -82,8 +89,6 @@ def register_metrics(registry) -> None:
 
 @ganzoo.hookimpl
 def register_weights(registry) -> None:
-    from .convert import HUB, PUBLISHED
-
     for name, stem, what in PUBLISHED:
         registry.add(name=name, architecture="srgan", url=HUB.format(name=stem),
                      converter="ganzoo_srgan.convert:convert", license="apache-2.0",

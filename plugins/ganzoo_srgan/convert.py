@@ -29,12 +29,6 @@ import torch
 
 from ganzoo.errors import CheckpointError
 
-HUB = "https://huggingface.co/goodfellowliu/SRGAN-PyTorch/resolve/main/{name}.pth.tar"
-#: Published generators: (ganzoo weights name, file stem, what it is).
-PUBLISHED = (
-    ("srresnet-x4-imagenet", "SRResNet_x4-SRGAN_ImageNet", "SRResNet (MSE) x4"),
-    ("srgan-x4-imagenet", "SRGAN_x4-SRGAN_ImageNet", "SRGAN (VGG54 + adversarial) x4"),
-)
 
 _RULES = [
     (re.compile(r"^conv1\.(0|1)\.(.+)$"), r"head.\1.\2"),
