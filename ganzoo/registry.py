@@ -140,7 +140,8 @@ class ArchitectureEntry(Entry):
     config_cls: type
     build: str = attrs.field(validator=_is_ref)
     trainer: str
-    task: Literal["unconditional", "conditional", "image-to-image", "text-to-image"] = (
+    task: Literal["unconditional", "conditional", "image-to-image", "text-to-image",
+                  "super-resolution"] = (
         "unconditional"
     )
     paper: str = ""
