@@ -93,6 +93,9 @@ def register_metrics(registry) -> None:
          "Improved recall (Kynkäänniemi et al. 2019, k=3) in digits-classifier features."),
         ("accuracy", "digits:ClassAccuracy",
          "Conditional models: digits-classifier accuracy on samples of each requested class."),
+        ("code-accuracy", "codes:CodeAccuracy",
+         "Models with a categorical input (InfoGAN's code): digits-classifier accuracy after "
+         "the best one-to-one matching of code values to digits (Hungarian)."),
         ("fid", "inception:fid",
          "FID: Fréchet distance in Inception-v3 pool3 features (torch-fidelity; set "
          "GANZOO_INCEPTION_WEIGHTS)."),
