@@ -130,3 +130,49 @@ def summary_mismatch(expected: list[float], actual: list[float], spread: list[fl
 
 def load(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+# -- the data path ------------------------------------------------------------------------------
+#: Each case: a layout of a few generated files and the reference's data options (their names).
+DATA_CASES = {
+    "aligned_resize_and_crop": {
+        "layout": "aligned", "preprocess": "resize_and_crop", "load_size": 30, "crop_size": 24,
+        "input_nc": 3, "output_nc": 3, "direction": "AtoB"},
+    "aligned_crop_gray_btoa": {
+        "layout": "aligned", "preprocess": "crop", "load_size": 30, "crop_size": 24,
+        "input_nc": 1, "output_nc": 3, "direction": "BtoA"},
+    "unaligned_resize_and_crop": {
+        "layout": "unaligned", "preprocess": "resize_and_crop", "load_size": 30,
+        "crop_size": 24, "input_nc": 3, "output_nc": 3, "direction": "AtoB"},
+    "unaligned_crop": {
+        "layout": "unaligned", "preprocess": "crop", "load_size": 30, "crop_size": 24,
+        "input_nc": 3, "output_nc": 3, "direction": "AtoB"},
+}
+DATA_SEED = 2468   # torch's global RNG before the first item: crops and flips
+FILES = 4          # images per folder
+IMAGE_SIZE = (36, 28)  # width, height of one image (an aligned file is twice as wide)
+
+
+def write_images(root: Path, layout: str) -> None:
+    """``FILES`` seeded RGB PNGs per folder: ``train/`` A|B files (aligned) or ``trainA/`` and
+    ``trainB/`` (unaligned, the B folder one file shorter so that indices wrap). Smooth colour
+    ramps plus noise, so that resizing, cropping and flipping all change the values."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(DATA_SEED)
+    w, h = IMAGE_SIZE
+    yy, xx = np.mgrid[0:h, 0:w]
+
+    def image() -> np.ndarray:
+        base = rng.uniform(0, 255, 3) + rng.uniform(-3, 3, 3) * xx[..., None] \
+            + rng.uniform(-3, 3, 3) * yy[..., None]
+        return np.clip(base + rng.normal(0, 20, (h, w, 3)), 0, 255).astype(np.uint8)
+
+    folders = {"aligned": {"train": FILES}, "unaligned": {"trainA": FILES, "trainB": FILES - 1}}
+    for folder, count in folders[layout].items():
+        (root / folder).mkdir(parents=True)
+        for i in range(count):
+            pixels = np.concatenate([image(), image()], axis=1) if layout == "aligned" \
+                else image()
+            Image.fromarray(pixels).save(root / folder / f"{i:02d}.png")

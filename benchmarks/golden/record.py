@@ -195,6 +195,58 @@ def _dcgan(case: dict, examples: Path, perturb: float) -> tuple[dict, list]:
     return shapes, steps
 
 
+def _drawn_params(opt, size) -> dict:
+    """``get_params`` with its decisions drawn from torch's global RNG (the reference draws them
+    from Python's ``random``), in ganzoo's order: top, left, flip. With one seed both sides then
+    crop and flip alike; the fixture records what was drawn."""
+    w, h = size
+    if opt.preprocess == "resize_and_crop":
+        w = h = opt.load_size
+    top = int(torch.randint(0, h - opt.crop_size + 1, ()))
+    left = int(torch.randint(0, w - opt.crop_size + 1, ()))
+    return {"crop_pos": (left, top), "flip": torch.rand(()).item() < 0.5}
+
+
+def record_data(name: str, case: dict, reference: Path) -> tuple[dict, dict]:
+    """Every item of a few generated files through the reference's ``AlignedDataset`` /
+    ``UnalignedDataset`` and their transforms (``serial_batches``: B in order)."""
+    sys.path.insert(0, str(reference))
+    from data import aligned_dataset
+    from data.unaligned_dataset import UnalignedDataset
+
+    tensors, decisions = {}, []
+    with tempfile.TemporaryDirectory() as root:
+        golden.write_images(Path(root), case["layout"])
+        opt = SimpleNamespace(dataroot=root, phase="train", max_dataset_size=float("inf"),
+                              direction=case["direction"], input_nc=case["input_nc"],
+                              output_nc=case["output_nc"], preprocess=case["preprocess"],
+                              load_size=case["load_size"], crop_size=case["crop_size"],
+                              no_flip=False, serial_batches=True)
+        drawn = []
+
+        def params(opt, size):
+            drawn.append(_drawn_params(opt, size))
+            return drawn[-1]
+
+        original = aligned_dataset.get_params
+        aligned_dataset.get_params = params
+        try:
+            dataset = (aligned_dataset.AlignedDataset if case["layout"] == "aligned"
+                       else UnalignedDataset)(opt)
+            torch.manual_seed(golden.DATA_SEED)
+            for i in range(len(dataset)):
+                item = dataset[i]
+                tensors[f"{i}.A"], tensors[f"{i}.B"] = item["A"], item["B"]
+                decisions.append({"A": Path(item["A_paths"]).name,
+                                  "B": Path(item["B_paths"]).name,
+                                  **({"crop_pos": drawn[-1]["crop_pos"],
+                                      "flip": drawn[-1]["flip"]} if drawn else {})})
+        finally:
+            aligned_dataset.get_params = original
+    sys.path.remove(str(reference))
+    return tensors, {"case": case, "items": decisions}
+
+
 def main() -> int:
     pix2pix = os.environ.get("GANZOO_REFERENCE_PIX2PIX")
     examples = os.environ.get("GANZOO_REFERENCE_EXAMPLES")
@@ -221,6 +273,19 @@ def main() -> int:
         print(f"{path.relative_to(ROOT)}: {len(result['steps'])} steps, "
               f"{path.stat().st_size / 1024:.0f} KiB; losses "
               + "; ".join(json.dumps(s["losses"]) for s in result["steps"]))
+    for name, case in golden.DATA_CASES.items():
+        if only and name not in only:
+            continue
+        from safetensors.torch import save_file
+
+        tensors, meta = record_data(name, case, Path(pix2pix))
+        meta["reference"] = f"junyanz/pytorch-CycleGAN-and-pix2pix@{PIX2PIX_COMMIT}"
+        meta["environment"] = _environment()
+        path = golden.FIXTURES / f"data_{name}.safetensors"
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(path),
+                  metadata={"golden": json.dumps(meta)})
+        print(f"{path.relative_to(ROOT)}: {len(meta['items'])} items, "
+              f"{path.stat().st_size / 1024:.0f} KiB")
     return 0
 
 
