@@ -261,3 +261,18 @@ def test_fixtures_say_where_they_came_from():
         assert "@" in fixture["reference"], name
         assert fixture["case"] == golden.CASES[name], f"{name}: re-run benchmarks/golden/record.py"
         assert {"torch", "threads", "cpu_capability"} <= set(fixture["environment"])
+
+
+def test_the_recorder_without_the_reference_says_how_to_get_it():
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANZOO_REFERENCE_")}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "golden" / "record.py")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "git clone https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix" in done.stdout
+    assert "skipped: set GANZOO_REFERENCE_PIX2PIX" in done.stdout
