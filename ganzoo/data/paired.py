@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
@@ -29,11 +30,27 @@ from ganzoo.errors import DataError
 # -- preprocessing shared by the pairs ------------------------------------------------------------
 
 
+def _to_pil(image: torch.Tensor) -> Image.Image:
+    """A decoded 8-bit image (``[C, H, W]`` in [-1, 1], as :func:`load_image` gives) back as PIL
+    (lossless: its values are k / 127.5 - 1)."""
+    pixels = image.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    if pixels.shape[0] == 1:
+        return Image.fromarray(pixels[0].numpy(), "L")
+    return Image.fromarray(pixels.permute(1, 2, 0).numpy(), "RGB")
+
+
+def _from_pil(image: Image.Image) -> torch.Tensor:
+    return TF.pil_to_tensor(image).to(torch.float32).div_(127.5).sub_(1.0)
+
+
 def _resize(image: torch.Tensor, size: list[int]) -> torch.Tensor:
+    """Bicubic resize of the 8-bit image in PIL, to 8 bits, as the reference's transforms do:
+    torch's bicubic uses another kernel (a = -0.75 against PIL's -0.5) and keeps fractions, so
+    the same files gave values up to two 8-bit levels apart (tests/test_golden_data.py)."""
     if list(image.shape[-2:]) == size:
         return image
-    out = TF.resize(image, size, interpolation=InterpolationMode.BICUBIC, antialias=True)
-    return out.clamp_(-1.0, 1.0)  # bicubic overshoots
+    height, width = size
+    return _from_pil(_to_pil(image).resize((width, height), Image.BICUBIC))
 
 
 def _scale_width(image: torch.Tensor, width: int, min_height: int = 0) -> torch.Tensor:
@@ -120,8 +137,8 @@ class PairedFolderDataset(Dataset):
 
 def _channels(image: torch.Tensor, channels: int) -> torch.Tensor:
     if channels == 1 and image.shape[0] == 3:
-        weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
-        return (image * weights).sum(0, keepdim=True)
+        # PIL's 8-bit luma, as the reference's Grayscale transform and load_image(path, 1) give
+        return _from_pil(_to_pil(image).convert("L"))
     return image
 
 

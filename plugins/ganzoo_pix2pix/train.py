@@ -16,11 +16,12 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     source, target = batch["source"], batch["target"]
 
     # (1) Discriminator: real (input, target) pairs up, (input, output) pairs down. Its loss is
-    #     scaled (0.5 in the paper) so that D learns more slowly than G.
+    #     scaled (0.5 in the paper) so that D learns more slowly than G. The fake pairs go
+    #     through D first, as in the reference: the order sets D's batch-norm running averages.
     with ctx.autocast():
         fake = model.gen(source)
-        loss_d = cfg.disc_loss_scale * adversarial.d(model.judge(source, target),
-                                                     model.judge(source, fake.detach()))
+        fake_logits = model.judge(source, fake.detach())
+        loss_d = cfg.disc_loss_scale * adversarial.d(model.judge(source, target), fake_logits)
     if cfg.gp_weight:
         critic = lambda images: model.judge(source, images)  # noqa: E731
         loss_d = loss_d + cfg.gp_weight * ctx.loss("gradient-penalty")(critic, target, fake)
