@@ -55,16 +55,15 @@ def picture(models: dict[str, object], data, scale: int, path: Path, *, index: i
 
 def main() -> None:
     import ganzoo
-    from ganzoo.recipe import Recipe
-    from ganzoo.registry import load_ref
     from ganzoo import plugins
+    from ganzoo.registry import load_ref
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="SRResNet run, then SRGAN run")
     parser.add_argument("--names", default="SRResNet,SRGAN")
     parser.add_argument("--picture", type=Path)
     args = parser.parse_args()
-    recipe = Recipe.from_toml(args.runs[0] / "recipe.toml")
+    recipe = ganzoo.Recipe.from_toml(args.runs[0] / "recipe.toml")
     entry = plugins.registry("datasets").get(recipe.data.dataset)
     data = load_ref(entry.build)(recipe.data.config, "test")
     models = {name: ganzoo.load(str(run)) for name, run in
