@@ -25,7 +25,7 @@ import attrs
 import torch
 
 from . import __version__, plugins
-from .errors import CheckpointError, UnknownNameError
+from .errors import CheckpointError, PluginError, UnknownNameError
 from .io import atomic_write_json, atomic_write_with, read_json
 from .registry import load_ref
 from .structure import structure, unstructure
@@ -248,7 +248,17 @@ def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source:
 def build_model(architecture: str, config: Any):
     """Build the registered architecture's model from its config instance."""
     entry = plugins.registry("architectures").get(architecture)
-    return load_ref(entry.build)(config)
+    model = load_ref(entry.build)(config)
+    if entry.task is not None:
+        from .kinds import TASKS, describe
+
+        promised = TASKS[entry.task]
+        if not isinstance(model, promised):
+            raise PluginError(f"architecture {architecture!r} ({entry.plugin}) registers "
+                              f"task={entry.task!r}, but its model {type(model).__name__} is "
+                              f"{describe(model).split(' (')[0]}, not a ganzoo.{promised.__name__}: "
+                              "derive the model from its kind and drop task= (it is derived)")
+    return model
 
 
 def load_bundle(folder: str | Path, *, components: Components = "inference",

@@ -66,9 +66,10 @@ class ArchitectureEntry(Entry):
     config_cls: type
     build: str = attrs.field(validator=_is_ref)
     trainer: str
-    task: Literal["unconditional", "conditional", "image-to-image", "text-to-image"] = (
-        "unconditional"
-    )
+    #: Optional and checked: what a model does comes from its kind (:mod:`ganzoo.kinds`); a
+    #: plugin that still says ``task=`` must build a model of the kind that task names.
+    task: Literal["unconditional", "conditional", "image-to-image", "text-to-image",
+                  "super-resolution"] | None = None
     paper: str = ""
     tiny: dict[str, Any] = attrs.field(factory=dict)
 
