@@ -115,4 +115,4 @@ class GANModel(
         from .card import make_card
 
         kwargs.setdefault("load_name", f"path/to/{self.architecture}")
-        return make_card(index_of(self), **kwargs)
+        return make_card(index_of(self), model_cls=type(self), **kwargs)
