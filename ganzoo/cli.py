@@ -633,5 +633,10 @@ def serve(model, axes, host, port, revision, device) -> None:
     launch(app, host=host, port=port, block=True, announce=click.echo)
 
 
+from .editing.command import edit as _edit  # noqa: E402 - cheap: the verbs load lazily
+
+cli.add_command(_edit, "edit")
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="ganzoo")
