@@ -107,3 +107,30 @@ def test_sample_nrow_sets_images_per_row(cli, tmp_path):
 
 def test_create_gives_a_model_of_its_kind():
     assert isinstance(ganzoo.create("cgan", **{"resolution": 16}), ganzoo.ConditionalGenerator)
+
+
+def test_metrics_refuse_a_model_of_the_wrong_kind_in_one_line():
+    from ganzoo.metrics import evaluate
+
+    with pytest.raises(GanzooError) as info:
+        evaluate(tiny_model("pix2pix"), ["fd-digits"], n=4)
+    assert str(info.value) == ("this metric scores images drawn from z, but pix2pix is a "
+                               "translator (pix2pix); translators are scored against held-out "
+                               "pairs: paired-l1, psnr, ssim")
+    with pytest.raises(GanzooError, match="metric 'accuracy' needs a conditional model"):
+        evaluate(tiny_model("dcgan"), ["accuracy"], n=4)
+
+
+def test_the_demo_page_sets_each_declared_input():
+    gradio = pytest.importorskip("gradio")
+    from ganzoo.serve import Demo, build_app, to_pil
+
+    model = Codes()
+    page = Demo(model).sample(0, 2, values={"digit": "3", "c": [0.5, -0.5]})
+    with torch.no_grad():
+        expected = model.generate(2, seed=0, digit=[3, 3], c=torch.tensor([[0.5, -0.5]] * 2))
+    assert list(page.getdata()) == list(to_pil(expected).getdata())
+    app = build_app(model)
+    ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
+    assert {"ganzoo-input-digit", "ganzoo-input-c-0", "ganzoo-input-c-1"} <= ids
+    assert isinstance(app, gradio.Blocks)
