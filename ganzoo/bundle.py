@@ -256,7 +256,8 @@ def build_model(architecture: str, config: Any):
         if not isinstance(model, promised):
             raise PluginError(f"architecture {architecture!r} ({entry.plugin}) registers "
                               f"task={entry.task!r}, but its model {type(model).__name__} is "
-                              f"{describe(model).split(' (')[0]}, not a ganzoo.{promised.__name__}: "
+                              f"{describe(model).split(' (')[0]}, not a "
+                              f"ganzoo.{promised.__name__}: "
                               "derive the model from its kind and drop task= (it is derived)")
     return model
 
