@@ -489,10 +489,8 @@ def translate(model, inputs, output, direction, revision, device) -> None:
                                "translate them in separate calls")
     net = load(model, revision=revision, device=device)
     _require_kind(net, model, Translator, "ganzoo translate")
-    try:
-        direction = net.check_direction(direction)
-    except GanzooError as exc:
-        raise click.BadParameter(str(exc), param_hint="--direction") from None
+    net.generator(direction)  # a direction the model lacks fails here, in the model's words
+    direction = net.check_direction(direction)
     for path, target in jobs:
         with torch.no_grad():
             image = net.translate(path, direction=direction)
