@@ -27,7 +27,7 @@ import torch
 
 from . import plugins
 from ._version import __version__
-from .errors import CheckpointError, UnknownNameError
+from .errors import CheckpointError, PluginError, UnknownNameError
 from .io import atomic_write_json, atomic_write_with, read_json
 from .registry import load_ref
 from .structure import structure, unstructure
@@ -327,7 +327,18 @@ def build_model(architecture: str, config: Any, *, source: str | Path | None = N
 
     entry = plugins.registry("architectures").get(architecture)
     check(entry.name, config, source=str(source or f"{entry.name} config"))
-    return load_ref(entry.build)(config)
+    model = load_ref(entry.build)(config)
+    if entry.task is not None:
+        from .kinds import TASKS, describe
+
+        promised = TASKS[entry.task]
+        if not isinstance(model, promised):
+            raise PluginError(f"architecture {architecture!r} ({entry.plugin}) registers "
+                              f"task={entry.task!r}, but its model {type(model).__name__} is "
+                              f"{describe(model).split(' (')[0]}, not a "
+                              f"ganzoo.{promised.__name__}: "
+                              "derive the model from its kind and drop task= (it is derived)")
+    return model
 
 
 def load_bundle(folder: str | Path, *, components: Components = "inference",

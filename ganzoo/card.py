@@ -25,14 +25,10 @@ A **{{ architecture }}** GAN{% if paper %} ([paper]({{ paper }})){% endif %} tra
 ## Use it
 
 ```python
-import ganzoo
-
-model = ganzoo.load("{{ load_name }}")
-images = model.generate(16, seed=0)   # [16, C, H, W] in [-1, 1]
-```
-
-or from the command line: `ganzoo sample {{ load_name }} -n 64 -o samples.png`.
-
+{{ usage }}```
+{% if command %}
+or from the command line: `{{ command }}`.
+{% endif %}
 ## Components
 
 | component | folder | needed for |
@@ -60,21 +56,44 @@ or from the command line: `ganzoo sample {{ load_name }} -n 64 -o samples.png`.
 {% endif %}"""
 
 
+#: The Hub's pipeline tag of each kind's task.
+PIPELINE_TAGS = {"unconditional": "unconditional-image-generation",
+                 "text-to-image": "text-to-image", "image-to-image": "image-to-image",
+                 "super-resolution": "image-to-image"}
+
+
+def model_class(index) -> type:
+    """The class of the model ``index`` describes, built on the meta device (no memory, no
+    initialisation work) to learn its kind."""
+    import torch
+
+    from .bundle import build_model
+
+    with torch.device("meta"):
+        return type(build_model(index.architecture, index.config))
+
+
 def make_card(index, *, load_name: str, license: str | None = None, datasets: list[str] = (),
               recipe: str | None = None, metrics: dict[str, Any] | None = None,
-              sample: str | None = None) -> ModelCard:
-    """The model card of a bundle described by ``index`` (a :class:`ganzoo.bundle.Index`)."""
+              sample: str | None = None, model_cls: type | None = None) -> ModelCard:
+    """The model card of a bundle described by ``index`` (a :class:`ganzoo.bundle.Index`).
+
+    Its usage snippet and command come from the model's kind (``model_cls``, by default the
+    class the index builds)."""
     import json
 
+    from .kinds import task_of
     from .structure import unstructure
 
     entry = plugins.registry("architectures").get(index.architecture)
+    cls = model_cls or model_class(index)
+    task = task_of(cls)
     data = ModelCardData(
         library_name="ganzoo",
         license=license or "other",
-        tags=["ganzoo", "gan", "generative-adversarial-network", index.architecture, entry.task],
+        tags=["ganzoo", "gan", "generative-adversarial-network", index.architecture, task],
         datasets=list(datasets) or None,
-        pipeline_tag="unconditional-image-generation" if entry.task == "unconditional" else None,
+        pipeline_tag=PIPELINE_TAGS.get(task),
     )
     return ModelCard.from_template(
         data,
@@ -85,6 +104,8 @@ def make_card(index, *, load_name: str, license: str | None = None, datasets: li
         paper=entry.paper,
         ganzoo_version=__version__,
         load_name=load_name,
+        usage=cls.usage(load_name, index.config),
+        command=getattr(cls, "command", "").format(model=load_name),
         sample=sample,
         components=index.components,
         training_components=index.training_components,

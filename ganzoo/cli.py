@@ -6,7 +6,6 @@ only here. Plugin commands are attached lazily so ``ganzoo --help`` never import
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import warnings
@@ -253,47 +252,68 @@ MODEL_HELP = "A run directory, a bundle folder, a registered weights name or a H
 @click.option("--embeddings", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Text embeddings [N, D] (.npy or .safetensors with one tensor) for a "
                    "text-to-image model; one image each (then -n is ignored).")
+@click.option("--nrow", type=click.IntRange(1, 4096),
+              help="Images per grid row (default: a square-ish grid).")
+@click.option("--vary", "vary", metavar="NAME[:I]",
+              help="A traversal grid: each row keeps one z, the columns step a declared input "
+                   "(labels, an InfoGAN code ...) through its values; a continuous one goes "
+                   "from its low to its high bound (NAME:I varies its I-th value). -n images "
+                   "are rounded to whole rows.")
+@click.option("--steps", type=click.IntRange(1, 256),
+              help="With --vary: columns (default: every value of a discrete input, 8 for a "
+                   "continuous one).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def generate(model, count, output, seed, labels, texts, embeddings, revision, device) -> None:
+def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, steps, revision,
+             device) -> None:
     """Draw a grid of images from MODEL (`ganzoo sample` is the same command).
 
-    Unconditional models draw -n images; conditional ones take --labels; text-to-image ones
-    take --text (or --embeddings). MODEL is a run directory, a bundle folder, a registered
-    weights name or a Hub repo id.
+    Latent generators draw -n images; conditional ones take --labels; text-to-image ones
+    take --text (or --embeddings); --vary draws a traversal grid of any declared input.
+    MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
     """
     import torch
 
     from . import load
     from .images import save_grid
+    from .kinds import ConditionalGenerator, LatentGenerator, TextToImage
 
     given = [name for name, value in (("--labels", labels), ("--text", texts),
-                                      ("--embeddings", embeddings)) if value]
+                                      ("--embeddings", embeddings), ("--vary", vary)) if value]
     if len(given) > 1:
         raise click.UsageError(f"{' and '.join(given)} cannot be combined; give one")
+    if steps is not None and vary is None:
+        raise click.UsageError("--steps is for traversal grids: give --vary NAME too")
     net = load(model, revision=revision, device=device)
-    task = plugins.registry("architectures").get(net.architecture).task
+    _require_kind(net, model, LatentGenerator, "ganzoo sample")
+    if vary is not None:
+        from .grids import traversal
+
+        columns = steps or _columns(net, vary)
+        result = traversal(net, vary, rows=max(1, count // columns), steps=columns, seed=seed)
+        click.echo(f"wrote {save_grid(result.images, output, nrow=result.nrow)}")
+        return
     kwargs: dict = {}
-    nrow = None
     if labels is not None:
         try:
             kwargs["labels"] = [int(x) for x in labels.split(",") if x.strip()]
         except ValueError:
             raise click.BadParameter(f"{labels!r}: expected integers like 0,1,2",
                                      param_hint="--labels") from None
-        if task != "conditional":
-            raise click.UsageError(f"{model} is {_article(task)} {task} {net.architecture} "
-                                   "model; --labels needs a conditional one")
+        if not isinstance(net, ConditionalGenerator):
+            raise click.UsageError(f"{model} is {_article(net.task)} {net.task} "
+                                   f"{net.architecture} model; --labels needs a conditional one")
         count = len(kwargs["labels"])
-        nrow = 10 if count % 10 == 0 else None
+        nrow = nrow or (10 if count % 10 == 0 else None)
     elif texts or embeddings:
-        if task != "text-to-image":
-            raise click.UsageError(f"{model} is {_article(task)} {task} {net.architecture} "
-                                   f"model; {given[0]} needs a text-to-image one")
+        if not isinstance(net, TextToImage):
+            raise click.UsageError(f"{model} is {_article(net.task)} {net.task} "
+                                   f"{net.architecture} model; {given[0]} needs a text-to-image "
+                                   "one")
         if texts:
             per_caption = max(1, count // len(texts))
             kwargs["text"] = [t for t in texts for _ in range(per_caption)]
-            nrow = per_caption if len(texts) > 1 else None
+            nrow = nrow or (per_caption if len(texts) > 1 else None)
         else:
             kwargs["embeddings"] = _read_embeddings(embeddings)
         count = len(kwargs.get("text", kwargs.get("embeddings", ())))
@@ -303,6 +323,28 @@ def generate(model, count, output, seed, labels, texts, embeddings, revision, de
         except ValueError as exc:  # e.g. a label outside the model's classes
             raise click.BadParameter(str(exc), param_hint=given[0] if given else "MODEL") from None
     click.echo(f"wrote {save_grid(images, output, nrow=nrow)}")
+
+
+def _columns(net, vary: str) -> int:
+    """A traversal's default columns: every value of a discrete input, else the default."""
+    from .grids import DEFAULT_STEPS, find_input
+    from .kinds import DiscreteInput
+
+    found, _ = find_input(net, vary)
+    return found.count if isinstance(found, DiscreteInput) else DEFAULT_STEPS
+
+
+def _require_kind(net, name: str, kind: type, command: str) -> None:
+    """A one-line error when ``net`` is not of ``kind``, naming the command that fits it."""
+    if isinstance(net, kind):
+        return
+    from .kinds import describe
+
+    fits = getattr(net, "command", "")
+    hint = (f": use `{fits.format(model=name)}`" if fits else
+            f"; `{command}` needs {_article(kind.kind)} {kind.kind.replace('-', ' ')} "
+            f"(ganzoo.{kind.__name__})")
+    raise GanzooError(f"{name} is {describe(net)}{hint}")
 
 
 cli.add_command(generate, "sample")
@@ -453,8 +495,9 @@ def _held_out(source: Path):
                 type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the translated images (created; same relative names, .png).")
-@click.option("--direction", type=click.Choice(["ab", "ba"]),
-              help="For two-way models (CycleGAN): A->B (ab) or B->A (ba); default ab.")
+@click.option("--direction", metavar="DIRECTION",
+              help="One of the model's directions (CycleGAN: ab for A->B, ba for B->A); "
+                   "default its first.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
 def translate(model, inputs, output, direction, revision, device) -> None:
@@ -469,6 +512,7 @@ def translate(model, inputs, output, direction, revision, device) -> None:
     from .data.folder import EXTENSIONS, find_images
     from .errors import DataError
     from .images import save_grid
+    from .kinds import Translator
 
     jobs: list[tuple[Path, Path]] = []
     for item in inputs:
@@ -485,18 +529,12 @@ def translate(model, inputs, output, direction, revision, device) -> None:
         raise click.UsageError(f"two inputs would both be written to {output / clash}; "
                                "translate them in separate calls")
     net = load(model, revision=revision, device=device)
-    if not hasattr(net, "translate"):
-        raise click.UsageError(f"{model} is a {net.architecture} model, which does not "
-                               "translate images")
-    kwargs = {}
-    if direction is not None:
-        if "direction" not in inspect.signature(net.translate).parameters:
-            raise click.UsageError(f"{model} is a one-way {net.architecture} model; --direction "
-                                   "is for two-way models such as CycleGAN")
-        kwargs["direction"] = direction
+    _require_kind(net, model, Translator, "ganzoo translate")
+    net.generator(direction)  # a direction the model lacks fails here, in the model's words
+    direction = net.check_direction(direction)
     for path, target in jobs:
         with torch.no_grad():
-            image = net.translate(path, **kwargs)
+            image = net.translate(path, direction=direction)
         save_grid(image, output / target, nrow=1, padding=0)
     click.echo(f"translated {len(jobs)} image(s) into {output}")
 
@@ -642,6 +680,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 _python_show_warning = warnings.showwarning
+
+
+from .editing.command import edit as _edit  # noqa: E402 - cheap: the verbs load lazily
+
+cli.add_command(_edit, "edit")
 
 
 def main(argv: list[str] | None = None) -> None:

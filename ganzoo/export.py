@@ -7,16 +7,16 @@ compares it with the model's own PyTorch path (``generate`` / ``translate``). On
 largest absolute difference is within ``tolerance`` (default :data:`TOLERANCE`) is written, and
 atomically; otherwise an :class:`ExportError` names the difference and nothing is written.
 
-:func:`default_spec` covers the kinds of ganzoo's first-party architectures, calling the first
-generator component (``gen``) directly:
+Each model kind (:mod:`ganzoo.kinds`) carries its spec, calling its generator directly:
 
-- unconditional: input ``z`` ``[batch, z_dim]`` → ``gen(z viewed as sample_latent's shape)``;
-- conditional: inputs ``z`` and ``labels`` (int64 ``[batch]``, 0 .. num_classes-1) →
-  ``gen(z, labels)``;
-- image-to-image: input ``image`` ``[batch, C, height, width]`` in [-1, 1] → output
-  ``translated`` = ``gen(image)``;
+- :class:`~ganzoo.LatentGenerator`: input ``z`` ``[batch, z_dim]`` → ``gen(z viewed as
+  sample_latent's shape)`` (:func:`latent_spec`);
+- :class:`~ganzoo.ConditionalGenerator`: inputs ``z`` and ``labels`` (int64 ``[batch]``,
+  0 .. num_classes-1) → ``gen(z, labels)``;
+- :class:`~ganzoo.Translator`: input ``image`` ``[batch, C, height, width]`` in [-1, 1] → output
+  ``translated`` = ``model.export_generator(direction)(image)`` (:func:`translator_spec`);
   ``height`` and ``width`` are dynamic multiples of the model's ``multiple`` (``2**depth`` for
-  pix2pix); two-way models (``translate(..., direction=)``) export ``gen_ab`` or ``gen_ba``.
+  pix2pix); models with several directions export the one asked for.
 
 A plugin whose generator does not fit these overrides ``onnx_export_spec`` and returns its own
 :class:`OnnxSpec`; the checks stay the same.
@@ -25,8 +25,6 @@ A plugin whose generator does not fit these overrides ``onnx_export_spec`` and r
 from __future__ import annotations
 
 import contextlib
-import copy
-import inspect
 import logging
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -35,7 +33,6 @@ from typing import Any
 
 import attrs
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .errors import GanzooError, WriteError
@@ -137,38 +134,22 @@ class _FromImage(nn.Module):
         return self.net(image)
 
 
-class _PerImageNorm(nn.Module):
-    """A BatchNorm2d that normalises each image with its own statistics (the batch statistics of
-    a batch of one, as pix2pix's reference test script does); the same as instance norm with the
-    batch norm's affine parameters, which ONNX has as ``InstanceNormalization``."""
-
-    def __init__(self, norm: nn.BatchNorm2d):
-        super().__init__()
-        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+ARROWS = {"ab": "A->B", "ba": "B->A"}
 
 
-def _per_image_norm(net: nn.Module) -> nn.Module:
-    net = copy.deepcopy(net)
-    for module in list(net.modules()):
-        for name, child in module.named_children():
-            if isinstance(child, nn.BatchNorm2d):
-                setattr(module, name, _PerImageNorm(child))
-    return net
+def refuse_direction(model, direction: str | None) -> None:
+    """An :class:`ExportError` for a direction given to a model with a single generator."""
+    if direction is None:
+        return
+    if direction not in ("ab", "ba"):
+        raise ExportError(f"direction {direction!r}: expected 'ab' (A->B) or 'ba' (B->A)")
+    from .kinds import task_of
 
-
-def task_of(model) -> str:
-    from . import plugins
-
-    return plugins.registry("architectures").get(model.architecture).task
-
-
-def is_two_way(model) -> bool:
-    """Whether ``model.translate`` takes a ``direction`` (CycleGAN-like models)."""
-    translate = getattr(model, "translate", None)
-    return translate is not None and "direction" in inspect.signature(translate).parameters
+    task = task_of(model)
+    article = "an" if task[0] in "aeiou" else "a"
+    raise ExportError(f"direction {direction!r}: {model.architecture} is {article} {task} model "
+                      "with a single generator; a direction is only for two-way models such as "
+                      "CycleGAN")
 
 
 def _batches(batch: int | None) -> tuple[int, tuple[int, ...]]:
@@ -178,55 +159,20 @@ def _batches(batch: int | None) -> tuple[int, tuple[int, ...]]:
     return batch, (batch,)
 
 
-def _latent_shape(model) -> tuple[int, ...]:
-    if hasattr(model, "sample_latent"):
-        return tuple(model.sample_latent(1, seed=0).shape[1:])
-    return (int(model.config.z_dim),)
-
-
-def _image_channels(model, net: nn.Module) -> int:
-    """The input channels of an image-to-image generator: its first convolution's."""
-    first = next((m for m in net.modules() if isinstance(m, nn.Conv2d)), None)
-    if first is not None:
-        return first.in_channels
-    if isinstance(getattr(model.config, "input_nc", None), int):
-        return model.config.input_nc
-    raise ExportError(f"cannot tell how many channels {model.architecture}'s input has; the "
-                      "plugin should implement GANModel.onnx_export_spec")
-
-
-def default_spec(model, *, direction: str | None = None, batch: int | None = None) -> OnnxSpec:
-    """The :class:`OnnxSpec` for unconditional, conditional and image-to-image models (see the
-    module docstring); ``batch`` fixes the batch size (``None``: dynamic)."""
-    task = task_of(model)
-    if direction is not None and direction not in ("ab", "ba"):
-        raise ExportError(f"direction {direction!r}: expected 'ab' (A->B) or 'ba' (B->A)")
-    if direction is not None and not is_two_way(model):
-        article = "an" if task[0] in "aeiou" else "a"
-        raise ExportError(f"direction {direction!r}: {model.architecture} is {article} {task} "
-                          "model with a single generator; a direction is only for two-way "
-                          "models such as CycleGAN")
-    if task in ("unconditional", "conditional"):
-        return _generator_spec(model, task, batch)
-    if task == "image-to-image":
-        return _translator_spec(model, direction, batch)
-    raise ExportError(f"{model.architecture} is a {task} model, which has no default ONNX "
-                      "export; its plugin can provide one with GANModel.onnx_export_spec")
-
-
-def _generator_spec(model, task: str, batch: int | None) -> OnnxSpec:
-    """z (and labels) -> image, compared with ``model.generate(n, z=z[, labels=labels])``."""
+def latent_spec(model, batch: int | None, *, labels: bool = False) -> OnnxSpec:
+    """A latent generator's spec: z (and, with ``labels``, int64 class labels) -> image through
+    its first generator component, compared with ``model.generate(n, z=z[, labels=labels])``."""
     traced, checked = _batches(batch)
     batch_axis = {} if batch is not None else {0: DynamicAxis("batch")}
     rng = torch.Generator().manual_seed(0)
-    latent = _latent_shape(model)
+    latent = tuple(model.sample_latent(1, seed=0).shape[1:])
     z_dim = int(torch.Size(latent).numel())
     net = getattr(model, model.generator_components[0])
 
     def normal(n: int) -> torch.Tensor:
         return torch.randn(n, z_dim, generator=rng).to(model.device)
 
-    if task == "unconditional":
+    if not labels:
         return OnnxSpec(
             module=_FromLatent(net, latent), input_names=("z",),
             example_inputs=(normal(traced),), dynamic_axes={"z": batch_axis},
@@ -235,39 +181,50 @@ def _generator_spec(model, task: str, batch: int | None) -> OnnxSpec:
             doc=f"{model.architecture} generator: z [batch, {z_dim}] ~ N(0, I) -> image "
                 "[batch, C, H, W] in [-1, 1].",
             metadata={"z_dim": str(z_dim)})
-    classes = int(getattr(model, "num_classes", None) or model.config.num_classes)
+    classes = model.num_classes
 
-    def labels(n: int) -> torch.Tensor:
+    def draw_labels(n: int) -> torch.Tensor:
         return torch.randint(0, classes, (n,), generator=rng).to(model.device)
 
     return OnnxSpec(
         module=_FromLatentAndLabels(net, latent), input_names=("z", "labels"),
-        example_inputs=(normal(traced), labels(traced)),
+        example_inputs=(normal(traced), draw_labels(traced)),
         dynamic_axes={"z": batch_axis, "labels": batch_axis},
-        check_inputs=tuple((normal(n), labels(n)) for n in checked),
+        check_inputs=tuple((normal(n), draw_labels(n)) for n in checked),
         reference=lambda z, y: model.generate(len(z), z=z.reshape(-1, *latent), labels=y),
         doc=f"{model.architecture} generator: z [batch, {z_dim}] ~ N(0, I) and labels [batch] "
             f"(int64, 0 to {classes - 1}) -> image [batch, C, H, W] in [-1, 1].",
         metadata={"z_dim": str(z_dim), "num_classes": str(classes)})
 
 
-def _translator_spec(model, direction: str | None, batch: int | None) -> OnnxSpec:
-    """image -> translated image, compared with ``model.translate(image[, direction=])``."""
+def translator_spec(model, direction: str | None, batch: int | None) -> OnnxSpec:
+    """A translator's spec: image -> ``model.export_generator(direction)``, compared with
+    ``model.translate(image, direction=)``; sides dynamic multiples of ``model.multiple``."""
     traced, checked = _batches(batch)
     batch_axis = {} if batch is not None else {0: DynamicAxis("batch")}
     rng = torch.Generator().manual_seed(0)
-    two_way = is_two_way(model)
-    direction = direction or "ab"
-    role = f"gen_{direction}" if two_way else model.generator_components[0]
-    net = getattr(model, role, None)
-    if role not in model.generator_components or not isinstance(net, nn.Module):
-        raise ExportError(f"direction {direction!r}: this {model.architecture} model holds only "
-                          f"{', '.join(model.generator_components)}, no {role}")
-    if getattr(model.config, "test_norm", None) == "batch":  # pix2pix's reference test mode
-        net = _per_image_norm(net)
-    channels = _image_channels(model, net)
-    multiple = int(getattr(model, "multiple", 1))
+    two_way = len(model.directions) > 1
+    if direction is not None and direction not in model.directions:
+        if direction not in ("ab", "ba"):
+            known = ("ab", "ba") if set(model.directions) <= {"ab", "ba"} else model.directions
+            expected = " or ".join(f"{d!r}" + (f" ({ARROWS[d]})" if d in ARROWS else "")
+                                   for d in known)
+            raise ExportError(f"direction {direction!r}: expected {expected}")
+        from .errors import GanzooError
+
+        try:  # the model says why it lacks this direction (a one-way release ...)
+            model.generator(direction)
+        except GanzooError as exc:
+            message = str(exc)
+            if not message.startswith(f"direction {direction!r}"):
+                message = f"direction {direction!r}: {message}"
+            raise ExportError(message) from None
+    direction = model.check_direction(direction)
+    net = model.export_generator(direction)
+    channels = model.channels(direction)[0]
+    multiple = int(model.multiple)
     side = -(-int(getattr(model.config, "resolution", 4 * multiple)) // multiple) * multiple
+    side = max(side, -(-int(model.min_side) // multiple) * multiple)
     # Traced at two blocks a side at least: with one, pix2pix's innermost level is 1x1, which
     # torch.export specialises.
     trace_side = max(side, 2 * multiple)
@@ -277,15 +234,14 @@ def _translator_spec(model, direction: str | None, batch: int | None) -> OnnxSpe
     def images(n: int, height: int, width: int) -> torch.Tensor:
         return torch.rand(n, channels, height, width, generator=rng).to(model.device) * 2 - 1
 
-    which = f" ({'A->B' if direction == 'ab' else 'B->A'})" if two_way else ""
+    which = f" ({ARROWS.get(direction, direction)})" if two_way else ""
     return OnnxSpec(
         module=_FromImage(net), input_names=("image",), output_names=("translated",),
         example_inputs=(images(traced, trace_side, trace_side),),
         dynamic_axes={"image": {**batch_axis, 2: DynamicAxis("height", multiple),
                                 3: DynamicAxis("width", multiple)}},
         check_inputs=tuple((images(*size),) for size in sizes),
-        reference=lambda image: model.translate(image, **({"direction": direction}
-                                                          if two_way else {})),
+        reference=lambda image: model.translate(image, direction=direction),
         doc=f"{model.architecture} generator{which}: image [batch, {channels}, height, width] in "
             f"[-1, 1] -> image in [-1, 1] of the same height and width; height and width must "
             f"be multiples of {multiple} (pad the input, e.g. by reflection, and crop the "
@@ -433,6 +389,7 @@ def export_onnx(model, path: str | Path, *, direction: str | None = None,
 
     from ._version import __version__
     from .io import atomic_path
+    from .kinds import kind_of, task_of
 
     path = check_destination(path)
     if batch is not None and batch < 1:
@@ -453,7 +410,8 @@ def export_onnx(model, path: str | Path, *, direction: str | None = None,
     made = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     proto.doc_string = spec.doc
     metadata = {"ganzoo_version": __version__, "architecture": model.architecture,
-                "task": task_of(model), "model": name or "", "output_range": "[-1, 1]",
+                "task": task_of(model), "kind": kind_of(model), "model": name or "",
+                "output_range": "[-1, 1]",
                 **spec.metadata, "max_abs_diff": f"{worst:.3g}", "tolerance": f"{tolerance:g}",
                 "checked_with": f"onnxruntime {onnxruntime.__version__}"}
     del proto.metadata_props[:]

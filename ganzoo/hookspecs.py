@@ -43,12 +43,15 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_architectures(registry: Registrar[ArchitectureEntry]) -> None:
     """Register GAN architectures.
 
-    ``registry.add(name=, config_cls=, build=, trainer=, summary=, paper=, task=, tiny=)``:
+    ``registry.add(name=, config_cls=, build=, trainer=, summary=, paper=, tiny=)``:
 
     - ``config_cls``: a frozen attrs class; the recipe's ``[model]`` table is structured into it.
-    - ``build``: ``"module:callable"`` taking the config and returning a :class:`ganzoo.GANModel`.
+    - ``build``: ``"module:callable"`` taking the config and returning a :class:`ganzoo.GANModel`
+      of its kind (:class:`ganzoo.LatentGenerator`, :class:`ganzoo.Translator` ...): the kind
+      decides what the tools do with it.
     - ``trainer``: the name of the registered trainer used by default.
     - ``tiny``: config overrides that make the network small enough for CPU tests.
+    - ``task`` (optional, kept for older plugins): checked against the model's kind.
     """
 
 
@@ -110,7 +113,13 @@ def register_weights(registry: Registrar[WeightsEntry]) -> None:
 
 @hookspec
 def register_editors(registry: Registrar[EditorEntry]) -> None:
-    """Register latent-space editors: ``registry.add(name=, build=, summary=)``."""
+    """Register latent-space editors: ``registry.add(name=, build=, commands=, load=, summary=)``.
+
+    - ``build``: ``"module:function"``, the editor's Python entry point.
+    - ``commands``: ``{"verb": "module:click_command"}``; ``ganzoo edit VERB ...`` runs it.
+    - ``load``: ``"module:function"`` reading a saved edit (feature axes) from a folder or Hub
+      repo, for ``ganzoo serve --axes``.
+    """
 
 
 @hookspec

@@ -67,13 +67,20 @@ class GANModel(
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """How the generator exports to ONNX (``ganzoo export``): a
         :class:`ganzoo.export.OnnxSpec` (the module, example and check inputs, names, dynamic
-        axes, and the PyTorch path it must match). The default covers unconditional,
-        conditional and image-to-image models (see :mod:`ganzoo.export`); override it for other
-        generators. ``direction`` picks a two-way model's generator; ``batch`` fixes the batch
+        axes, and the PyTorch path it must match). Each model kind (:mod:`ganzoo.kinds`) has
+        its own; a model of no kind, or with a generator its kind's spec does not fit,
+        overrides this. ``direction`` picks a translator's direction; ``batch`` fixes the batch
         size (``None``: dynamic)."""
-        from .export import default_spec
+        from .export import ExportError
 
-        return default_spec(self, direction=direction, batch=batch)
+        raise ExportError(f"{self.architecture} is a model of no kind (a plain ganzoo.GANModel), "
+                          "which has no default ONNX export; its plugin can provide one with "
+                          "onnx_export_spec, or derive the model from its kind (ganzoo.kinds)")
+
+    @classmethod
+    def usage(cls, load_name: str, config: Any = None) -> str:
+        """Python lines that load ``load_name`` and use it (the model card's "Use it")."""
+        return f'import ganzoo\n\nmodel = ganzoo.load("{load_name}")\n'
 
     @staticmethod
     def seeded(seed: int | None, device: torch.device) -> torch.Generator | None:
@@ -108,4 +115,4 @@ class GANModel(
         from .card import make_card
 
         kwargs.setdefault("load_name", f"path/to/{self.architecture}")
-        return make_card(index_of(self), **kwargs)
+        return make_card(index_of(self), model_cls=type(self), **kwargs)

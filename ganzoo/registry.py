@@ -140,10 +140,10 @@ class ArchitectureEntry(Entry):
     config_cls: type
     build: str = attrs.field(validator=_is_ref)
     trainer: str
+    #: Optional and checked: what a model does comes from its kind (:mod:`ganzoo.kinds`); a
+    #: plugin that still says ``task=`` must build a model of the kind that task names.
     task: Literal["unconditional", "conditional", "image-to-image", "text-to-image",
-                  "super-resolution"] = (
-        "unconditional"
-    )
+                  "super-resolution"] | None = None
     paper: str = ""
     tiny: dict[str, Any] = attrs.field(factory=dict)
 
@@ -222,7 +222,20 @@ class WeightsEntry(Entry):
 
 @attrs.frozen(kw_only=True)
 class EditorEntry(Entry):
+    """A latent-space editor: ``build`` is its Python entry point; ``commands`` maps each verb
+    of ``ganzoo edit VERB ...`` to a ``"module:click_command"`` (imported only when run);
+    ``load`` (optional, ``"module:function"``) reads a saved edit, e.g. feature axes from a
+    folder or Hub repo, for ``ganzoo serve --axes``."""
+
     build: str = attrs.field(validator=_is_ref)
+    commands: dict[str, str] = attrs.field(factory=dict)
+    load: str | None = attrs.field(default=None, validator=_is_ref)
+
+    def __attrs_post_init__(self) -> None:
+        for verb, ref in self.commands.items():
+            if not isinstance(verb, str) or not verb or " " in verb:
+                raise PluginError(f"editor {self.name!r}: command name {verb!r} must be one word")
+            _is_ref(self, attrs.fields(EditorEntry).build, ref)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,10 +1,10 @@
 """``ganzoo serve``: a local demo page (Gradio) for one model.
 
-:func:`build_app` makes the page for a model's task:
+:func:`build_app` makes the page for a model's kind (:mod:`ganzoo.kinds`):
 
-- generators (unconditional, conditional): a seed slider, an image count and a Generate button;
-  conditional models also get a class choice;
-- with TL-GAN feature axes (``axes``, see docs/editing.md): one slider per axis moving the sampled
+- latent generators: a seed slider, an image count and a Generate button, and a control per
+  declared input (a class choice for conditional models, sliders for InfoGAN-style codes);
+- with feature axes (``axes``, read by a registered editor's ``load``; see docs/editing.md): one slider per axis moving the sampled
   latents along it, and features to lock (moves stay orthogonal to the locked axes);
 - image-to-image models: upload an image, get its translation (two-way models: a direction);
 - text-to-image models: captions (one per line), each drawn for a few seeds.
@@ -27,6 +27,7 @@ MAX_COUNT = 16
 MAX_SEED = 2**31 - 1
 AXIS_RANGE = 3.0
 EVERY_CLASS = "every class (0, 1, 2, ...)"
+EVERY_VALUE = "drawn per image"
 
 
 class ServeError(GanzooError):
@@ -60,24 +61,31 @@ def to_pil(images, *, nrow: int | None = None):
 
 
 class Demo:
-    """The page's callbacks, usable without a browser: ``sample``, ``translate``."""
+    """The page's callbacks, usable without a browser: ``sample``, ``caption``, ``translate``.
+
+    What the page shows follows the model's kind (:mod:`ganzoo.kinds`): a latent generator gets
+    a control per declared input (:meth:`~ganzoo.LatentGenerator.inputs`: a choice for a
+    discrete one, a slider per value of a continuous one), a text-to-image model a caption box,
+    a translator an upload and its directions.
+    """
 
     def __init__(self, model, axes=None, *, name: str | None = None):
-        from .export import is_two_way, task_of
+        from .kinds import LatentGenerator, TextToImage, Translator, describe, task_of
 
         self.model = model.eval()
         self.name = name or model.architecture
         self.task = task_of(model)
-        self.two_way = is_two_way(model)
+        self.translator = isinstance(model, Translator)
+        self.text = isinstance(model, TextToImage)
+        self.inputs = () if self.text or self.translator else model.inputs()
         self.axes = axes
         self._lock = threading.Lock()  # one model, many browser tabs: run one call at a time
-        if self.task not in ("unconditional", "conditional", "image-to-image", "text-to-image"):
-            raise ServeError(f"{self.name} is a {self.task} model; the demo page shows "
-                             "unconditional, conditional, image-to-image and text-to-image "
-                             "models")
+        if not isinstance(model, (LatentGenerator, Translator)):
+            raise ServeError(f"{self.name} is {describe(model)}; the demo page shows latent "
+                             "generators (unconditional, conditional, text-to-image) and "
+                             "translators")
         if axes is not None:
-            if not hasattr(model, "sample_latent") or self.task in ("image-to-image",
-                                                                     "text-to-image"):
+            if self.text or self.translator:
                 article = "an" if self.task[0] in "aeiou" else "a"
                 raise ServeError(f"axes move a generator's latents; {self.name} is {article} "
                                  f"{self.task} model")
@@ -85,25 +93,45 @@ class Demo:
 
     @property
     def classes(self) -> int:
-        return int(getattr(self.model, "num_classes", None) or self.model.config.num_classes)
+        return next(i.count for i in self.inputs if i.name == "labels")
 
     def sample(self, seed: int, count: int, label: str | None = None,
-               moves: dict[str, float] | None = None, lock: list[str] | None = None):
-        """A PIL grid of ``count`` images for ``seed`` (moved along the axes by ``moves``)."""
+               moves: dict[str, float] | None = None, lock: list[str] | None = None,
+               values: dict[str, Any] | None = None):
+        """A PIL grid of ``count`` images for ``seed`` (moved along the axes by ``moves``).
+
+        ``label`` picks the ``labels`` input (a class); ``values`` the other declared inputs by
+        name (a choice: an int; a continuous input: its values). Inputs not given are the
+        model's defaults."""
         import torch
+
+        from .kinds import DiscreteInput
 
         seed, count = int(seed), int(count)
         if not 1 <= count <= MAX_COUNT:
             raise ServeError(f"count {count}: expected 1 to {MAX_COUNT}")
         if not 0 <= seed <= MAX_SEED:
             raise ServeError(f"seed {seed}: expected 0 to {MAX_SEED}")
+        chosen = dict(values or {})
+        if label is not None:
+            chosen["labels"] = label
         kwargs: dict[str, Any] = {}
-        if self.task == "conditional" and label not in (None, EVERY_CLASS):
-            try:
-                value = int(label)
-            except ValueError:
-                raise ServeError(f"label {label!r}: expected 0 to {self.classes - 1}") from None
-            kwargs["labels"] = [value] * count
+        for declared in self.inputs:
+            value = chosen.get(declared.name)
+            if value in (None, EVERY_CLASS, EVERY_VALUE):
+                continue
+            if isinstance(declared, DiscreteInput):
+                try:
+                    value = int(value)
+                except ValueError:
+                    value = -1
+                if not 0 <= value < declared.count:
+                    raise ServeError(f"{declared.name} {chosen[declared.name]!r}: expected 0 to "
+                                     f"{declared.count - 1}")
+                kwargs[declared.name] = [value] * count
+            else:
+                row = torch.as_tensor(value, dtype=torch.float32).reshape(1, declared.size)
+                kwargs[declared.name] = row.expand(count, -1).to(self.model.device)
         with self._lock, torch.no_grad():
             if moves and any(moves.values()):
                 z = self.axes.edit(self.model.sample_latent(count, seed=seed), moves, lock or ())
@@ -130,31 +158,44 @@ class Demo:
                 raise ServeError(str(exc)) from None
         return to_pil(images, nrow=count)
 
-    def translate(self, image, direction: str = "ab"):
+    def translate(self, image, direction: str | None = None):
         """The translation of a PIL ``image`` as a PIL image (same size)."""
         import torch
 
         if image is None:
             raise ServeError("upload an image first")
-        kwargs = {"direction": direction} if self.two_way else {}
         with self._lock, torch.no_grad():
-            output = self.model.translate(image, **kwargs)
+            try:
+                output = self.model.translate(image, direction=direction)
+            except GanzooError as exc:
+                raise ServeError(str(exc)) from None
         return to_pil(output)
 
 
-def load_axes(name_or_path: str):
-    """TL-GAN feature axes from a folder or Hub repo id (the ``ganzoo_tlgan`` plugin's)."""
+def load_axes(name_or_path: str, *, editor: str = "feature-axes"):
+    """Feature axes from a folder or Hub repo id, read by the registered ``editor``'s ``load``
+    (TL-GAN's ``feature-axes`` by default; `ganzoo list editors` shows what is installed)."""
+    from . import plugins
+    from .errors import UnknownNameError
+    from .registry import load_ref
+
     try:
-        from ganzoo_tlgan.axes import Axes
-    except ImportError:
-        raise ServeError("feature axes need the ganzoo_tlgan plugin (`ganzoo plugins` lists "
-                         "what is installed)") from None
-    return Axes.load(name_or_path)
+        entry = plugins.registry("editors").get(editor)
+    except UnknownNameError:
+        raise ServeError(f"feature axes need the {editor!r} editor, which no installed plugin "
+                         "registers (the ganzoo_tlgan plugin does; `ganzoo plugins` lists what "
+                         "is installed)") from None
+    if entry.load is None:
+        raise ServeError(f"editor {editor!r} ({entry.plugin}) reads no saved axes (it registers "
+                         "no load=)")
+    return load_ref(entry.load)(name_or_path)
 
 
 def build_app(model, axes=None, *, name: str | None = None):
-    """A ``gradio.Blocks`` page for ``model`` (and TL-GAN ``axes``, an
-    ``ganzoo_tlgan.axes.Axes``); launch it with :func:`launch`. ``name`` titles the page."""
+    """A ``gradio.Blocks`` page for ``model`` (and feature ``axes``, from :func:`load_axes`);
+    launch it with :func:`launch`. ``name`` titles the page."""
+    from .kinds import DiscreteInput
+
     gr = _gradio()
     demo = Demo(model, axes, name=name)
 
@@ -170,7 +211,7 @@ def build_app(model, axes=None, *, name: str | None = None):
     with gr.Blocks(title=f"ganzoo: {demo.name}", analytics_enabled=False) as app:
         gr.Markdown(f"## {demo.name}\n{model.architecture}, {demo.task} "
                     f"({sum(p.numel() for p in model.parameters()):,} parameters)")
-        if demo.task == "image-to-image":
+        if demo.translator:
             with gr.Row():
                 source = gr.Image(type="pil", sources=["upload"], label="input",
                                   elem_id="ganzoo-input", format="png")
@@ -178,15 +219,15 @@ def build_app(model, axes=None, *, name: str | None = None):
                                   format="png", interactive=False,
                                   buttons=["download", "fullscreen"])
             inputs = [source]
-            if demo.two_way:
-                directions = list(getattr(model, "directions", ("ab", "ba")))
+            if len(model.directions) > 1:
+                directions = list(model.directions)
                 inputs.append(gr.Radio(directions, value=directions[0], elem_id="ganzoo-direction",
                                        label="direction (ab: A->B, ba: B->A)"))
             button = gr.Button("Translate", variant="primary", elem_id="ganzoo-run")
             button.click(shown(demo.translate), inputs, output)
             source.upload(shown(demo.translate), inputs, output)
             return app
-        if demo.task == "text-to-image":
+        if demo.text:
             with gr.Row():
                 with gr.Column(scale=1):
                     text = gr.Textbox(label="captions (one per line)", lines=3,
@@ -205,10 +246,24 @@ def build_app(model, axes=None, *, name: str | None = None):
                 seed = gr.Slider(0, 999, value=0, step=1, label="seed", elem_id="ganzoo-seed")
                 count = gr.Slider(1, MAX_COUNT, value=1, step=1, label="images",
                                   elem_id="ganzoo-count")
-                label = None
-                if demo.task == "conditional":
-                    label = gr.Dropdown([EVERY_CLASS, *map(str, range(demo.classes))],
-                                        value=EVERY_CLASS, label="class", elem_id="ganzoo-label")
+                label, choices, codes = None, {}, {}
+                for declared in demo.inputs:  # a control per declared input
+                    if isinstance(declared, DiscreteInput) and declared.name == "labels":
+                        label = gr.Dropdown([EVERY_CLASS, *map(str, range(declared.count))],
+                                            value=EVERY_CLASS, label="class",
+                                            elem_id="ganzoo-label")
+                    elif isinstance(declared, DiscreteInput):
+                        choices[declared.name] = gr.Dropdown(
+                            [EVERY_VALUE, *map(str, range(declared.count))], value=EVERY_VALUE,
+                            label=declared.summary or declared.name,
+                            elem_id=f"ganzoo-input-{declared.name}")
+                    else:
+                        middle = (declared.low + declared.high) / 2
+                        codes[declared.name] = [gr.Slider(
+                            declared.low, declared.high, value=middle, step=0.05,
+                            label=f"{declared.summary or declared.name} [{i}]",
+                            elem_id=f"ganzoo-input-{declared.name}-{i}")
+                            for i in range(declared.size)]
                 sliders, lock = {}, None
                 if axes is not None:
                     gr.Markdown("**feature axes**: move the latents along each axis")
@@ -221,13 +276,17 @@ def build_app(model, axes=None, *, name: str | None = None):
             output = gr.Image(type="pil", label="samples", elem_id="ganzoo-output",
                               format="png", interactive=False, scale=2,
                               buttons=["download", "fullscreen"])
-        controls = [c for c in (label, *sliders.values(), lock) if c is not None]
+        controls = [c for c in (label, *choices.values(), *(s for row in codes.values()
+                                                             for s in row),
+                                *sliders.values(), lock) if c is not None]
 
         def sample(values: dict):  # gradio passes {component: value} for a set of inputs
+            chosen = {n: values[c] for n, c in choices.items()}
+            chosen |= {n: [float(values[s]) for s in row] for n, row in codes.items()}
             return demo.sample(values[seed], values[count],
                                values[label] if label is not None else None,
                                {n: float(values[s]) for n, s in sliders.items()},
-                               values[lock] if lock is not None else [])
+                               values[lock] if lock is not None else [], chosen)
 
         inputs = {seed, count, *controls}
         button.click(shown(sample), inputs, output)

@@ -8,8 +8,9 @@ def test_my_architecture(tmp_path):
 ```
 
 :func:`check_architecture` builds the architecture at its ``tiny`` config, runs a forward/backward
-training step on CPU, and checks the weights round trip and the config reload. This module stays
-cheap to import: pytest loads it in every session.
+training step on CPU, checks every method the model's kind promises (:func:`check_kind`: named
+checks, each run even when another fails) and the weights round trip and the config reload.
+This module stays cheap to import: pytest loads it in every session.
 """
 
 from __future__ import annotations
@@ -18,6 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+
+def check_kind(model) -> list:
+    """Run every named check of ``model``'s kind (:mod:`ganzoo._conformance`), each on its own:
+    a list of ``CheckResult(name, passed, message)``."""
+    from ._conformance import check_kind as run
+
+    return run(model)
+
+
+def assert_kind(model) -> None:
+    """An ``AssertionError`` naming every check of ``model``'s kind that fails."""
+    from ._conformance import assert_kind as run
+
+    run(model)
 
 
 def tiny_config(name: str, **overrides: Any) -> Any:
@@ -110,6 +127,9 @@ def check_architecture(name: str, tmp_path: Path, **overrides: Any) -> None:
         prefix = f"{component}."
         moved = any(not torch.equal(before[k], after[k]) for k in after if k.startswith(prefix))
         assert moved, f"{name}: the training step did not update {component}"
+
+    # Everything the model's kind promises (generate(z=), sample_latent, translate ...).
+    assert_kind(model)
 
     # Previews are reproducible for a seed, in [-1, 1].
     model.eval()

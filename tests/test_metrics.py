@@ -35,12 +35,12 @@ class ImagesModel:
         return self.images[picked.repeat(n // len(self.images) + 1)[:n]]
 
 
-class ConditionalDigits:
-    """A 'conditional model' returning real test digits of the requested labels."""
+class ConditionalDigits(ganzoo.ConditionalGenerator):
+    """A conditional model returning real test digits of the requested labels."""
 
     def __init__(self, test, *, obey: bool = True):
+        super().__init__(SimpleNamespace(num_classes=10))
         self.test, self.obey = test, obey
-        self.config = SimpleNamespace(num_classes=10)
 
     def generate(self, n, *, seed=None, labels=None):
         g = torch.Generator().manual_seed(seed)

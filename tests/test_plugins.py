@@ -195,4 +195,4 @@ def test_registrars_show_the_entry_fields_as_their_signature(ganzoo_plugins):
     registrar = registrar_for(plugins.registry("architectures"), "p", str)
     params = inspect.signature(registrar.add).parameters
     assert {"name", "config_cls", "build", "trainer", "tiny"} <= set(params)
-    assert "plugin" not in params and params["task"].default == "unconditional"
+    assert "plugin" not in params and params["task"].default is None

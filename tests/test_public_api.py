@@ -128,8 +128,6 @@ def core_files() -> list[Path]:
     return sorted((ROOT / "ganzoo").rglob("*.py"))
 
 
-KNOWN = {"serve.py": "serve imports the TL-GAN plugin's Axes; the kinds work removes it "
-                     "(issue #16): flip this mark then"}
 
 
 def plugin_imports(path: Path) -> list[str]:
@@ -147,9 +145,7 @@ def plugin_imports(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN[p.name]))
-    if p.relative_to(ROOT / "ganzoo").as_posix() in KNOWN else p
-    for p in core_files()], ids=lambda p: p.relative_to(ROOT / "ganzoo").as_posix())
+@pytest.mark.parametrize("path", core_files(),
+                         ids=lambda p: p.relative_to(ROOT / "ganzoo").as_posix())
 def test_core_imports_no_plugin_package(path):
     assert plugin_imports(path) == [], "core must not know any architecture plugin"

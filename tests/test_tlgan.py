@@ -93,10 +93,15 @@ def test_bad_names_and_generators_are_one_line_errors(axes, digits_gen):
     axes.check_generator(digits_gen)  # the right one passes
 
 
-def test_the_plugin_registers_editors_and_the_edit_command():
+def test_the_plugin_registers_editors_with_their_edit_verbs():
     assert {"feature-axes", "interpolation", "projection", "attribute-vector",
             "latent-arithmetic"} <= set(ganzoo.list_names("editors"))
-    assert "edit" in ganzoo.list_names("commands")
+    from ganzoo.editing.command import verbs
+
+    assert {verb: editor for verb, (editor, _) in verbs().items()} == {
+        "fit": "feature-axes", "apply": "feature-axes", "interpolate": "interpolation",
+        "project": "projection", "attribute": "attribute-vector"}
+    assert "edit" not in ganzoo.list_names("commands")  # the core owns `ganzoo edit`
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -200,6 +200,15 @@ def generate_images(model: Any, n: int, *, seed: int, labels: list[int] | None =
 def _generate(model, n, seed, labels, batch_size):
     import torch
 
+    from ..kinds import LatentGenerator, Translator, describe
+    from ..model import GANModel
+
+    if isinstance(model, GANModel) and not isinstance(model, LatentGenerator):
+        hint = ("; translators are scored against held-out pairs: paired-l1, psnr, ssim"
+                if isinstance(model, Translator) else "")
+        raise GanzooError(f"this metric scores images drawn from z, but {model.architecture} "
+                          f"is {describe(model)}{hint}")
+
     chunks = math.ceil(n / batch_size)
     seeds = [seed] if chunks == 1 else torch.randint(
         0, 2**62, (chunks,), generator=torch.Generator().manual_seed(seed)).tolist()

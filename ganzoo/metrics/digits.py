@@ -71,9 +71,11 @@ class ClassAccuracy(Metric):
 
         from . import digits_classifier
 
-        num_classes = getattr(getattr(model, "config", None), "num_classes", None)
+        from ..kinds import ConditionalGenerator
+
         kind = getattr(model, "architecture", "") or type(model).__name__
-        if not isinstance(num_classes, int):
+        num_classes = model.num_classes if isinstance(model, ConditionalGenerator) else None
+        if num_classes is None:
             raise GanzooError(f"metric 'accuracy' needs a conditional model (one generating "
                               f"images of a requested class); {kind} is unconditional. Use "
                               f"fd-digits or kid-digits for it")

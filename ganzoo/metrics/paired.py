@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError
+from ..errors import DataError, GanzooError
 from .base import Metric
 
 DATA_RANGE = 2.0  # images in [-1, 1]
@@ -114,6 +114,11 @@ class _PairedMetric(Metric):
     def compute(self, model, *, n: int, seed: int, device, data=None):
         from ganzoo.metrics import paired
 
+        from ganzoo.kinds import Translator, describe
+
+        if not isinstance(model, Translator):
+            raise GanzooError(f"metric {self.name!r} compares a translator's outputs with "
+                              f"held-out targets, but {model.architecture} is {describe(model)}")
         function = getattr(paired, self.function_name)
         total = baseline = 0.0
         count = 0

@@ -19,7 +19,6 @@ def register_architectures(registry) -> None:
         config_cls=CGANConfig,
         build="ganzoo_cgan.networks:CGAN",
         trainer="cgan",
-        task="conditional",
         summary="Class-conditional DCGAN: concat or projection discriminator, optional AC-GAN "
                 "classifier head.",
         paper="https://arxiv.org/abs/1411.1784",

@@ -46,7 +46,6 @@ def register_architectures(registry) -> None:
         config_cls=CycleGANConfig,
         build="ganzoo_cyclegan.networks:CycleGAN",
         trainer="cyclegan",
-        task="image-to-image",
         summary="Unpaired two-way image translation: ResNet generators A->B and B->A, PatchGAN "
                 "discriminators, cycle-consistency.",
         paper=PAPER,

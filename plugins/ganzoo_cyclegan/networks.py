@@ -18,16 +18,12 @@ followed by instance norm have biases, those followed by batch norm do not.
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganzoo import Translator
 from ganzoo.blocks import PatchDiscriminator, ResnetBlock, conv_bias, init_normal, norm_layer
-from ganzoo.errors import DataError, GanzooError
-from ganzoo.images import with_channels
+from ganzoo.errors import GanzooError
 
 from .config import CycleGANConfig
 
@@ -88,19 +84,19 @@ class CycleGAN(Translator):
             self.disc_b = PatchDiscriminator(cfg.output_nc, **disc)
         self.apply(init_normal)
 
-    @property
-    def multiple(self) -> int:
-        """Input sides are padded to a multiple of this (4, and to at least 8) by
-        :meth:`translate`."""
-        return ResnetGenerator.multiple
+    #: Input sides are padded to a multiple of 4 (and at least 8: instance norm needs more
+    #: than one value at the 1/4 scale) by :meth:`translate`.
+    multiple = ResnetGenerator.multiple
+    min_side = 8
 
     @property
     def directions(self) -> tuple[str, ...]:
         """``("ab", "ba")``, or ``("ab",)`` for a one-way (converted) model."""
         return ("ab",) if self.config.one_way else DIRECTIONS
 
-    def generator(self, direction: str) -> nn.Module:
-        """``gen_ab`` for ``"ab"``, ``gen_ba`` for ``"ba"``."""
+    def generator(self, direction: str | None = None) -> nn.Module:
+        """``gen_ab`` for ``"ab"`` (the default), ``gen_ba`` for ``"ba"``."""
+        direction = direction or "ab"
         if direction not in DIRECTIONS:
             raise GanzooError(f"direction must be 'ab' (A -> B) or 'ba' (B -> A), got "
                               f"{direction!r}")
@@ -110,60 +106,35 @@ class CycleGAN(Translator):
                               "one, e.g. cyclegan-zebra2horse for cyclegan-horse2zebra)")
         return self.gen_ab if direction == "ab" else self.gen_ba
 
-    def translate(self, images, direction: str = "ab") -> torch.Tensor:
-        """Translate ``images`` from domain A to B (``direction="ab"``) or B to A (``"ba"``).
-
-        ``images``: paths, PIL images, tensors in [-1, 1] or lists of these, as
-        :func:`ganzoo.images.as_batch` takes them, of any size: each side is padded by reflection
-        to a multiple of 4 (and at least 8) and the output cropped back. Returns ``[N, C, H, W]``
-        in [-1, 1] on the model's device.
-        """
-        from ganzoo.images import as_batch
-
-        gen = self.generator(direction)
+    def channels(self, direction: str) -> tuple[int, int]:
         cfg = self.config
-        want, give = (cfg.input_nc, cfg.output_nc) if direction == "ab" else (cfg.output_nc,
-                                                                              cfg.input_nc)
-        batch = as_batch(images, channels=want if want in (1, 3) else None).to(self.device)
-        if batch.shape[1] != want:
-            domain = "A" if direction == "ab" else "B"
-            raise DataError(f"this CycleGAN model's domain {domain} images have {want} channels "
-                            f"([model] {'input_nc' if domain == 'A' else 'output_nc'}), got "
-                            f"{batch.shape[1]}")
-        height, width = batch.shape[-2:]
-        # at least 8 pixels a side: instance norm needs more than one value at the 1/4 scale
-        pad_h = max(8, height + -height % self.multiple) - height
-        pad_w = max(8, width + -width % self.multiple) - width
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-            batch = F.pad(batch, (0, pad_w, 0, pad_h), mode=mode)
-        out = gen(batch)[..., :height, :width]
-        assert out.shape[1] == give, f"expected {give} output channels, got {out.shape[1]}"
-        return out
+        return (cfg.input_nc, cfg.output_nc) if direction == "ab" else (cfg.output_nc,
+                                                                         cfg.input_nc)
+
+    def input_error(self, direction: str, got: int) -> str:
+        domain = "A" if direction == "ab" else "B"
+        return (f"this CycleGAN model's domain {domain} images have "
+                f"{self.channels(direction)[0]} channels ([model] "
+                f"{'input_nc' if domain == 'A' else 'output_nc'}), got {got}")
 
     def preview(self, n: int, *, seed: int, batch: dict | None = None) -> torch.Tensor:
         """For each of ``n`` held-out pairs, six tiles in a row: A, A -> B, A -> B -> A, then B,
         B -> A, B -> A -> B (one-way models: A and A -> B).
 
-        ``batch`` holds ``"a"`` and ``"b"``; without one, a seeded :meth:`example_batch`. Blank
-        tiles pad the stack to a square grid whose side is a multiple of the tiles per pair, so
-        no pair is split across grid rows.
+        ``batch`` holds ``"a"`` and ``"b"``; without one, a seeded :meth:`example_batch`.
         """
         if batch is None:
             batch = self.example_batch(n, generator=torch.Generator().manual_seed(seed))
         a = batch["a"][:n].to(self.device)
         ab = self.translate(a)
-        rows = [a, ab]
+        groups = [a, ab]
         if not self.config.one_way:
             b = batch["b"][:n].to(self.device)
             ba = self.translate(b, direction="ba")
-            rows = [a, ab, self.translate(ab, direction="ba"),
-                    b, ba, self.translate(ba, direction="ab")]
+            groups = [a, ab, self.translate(ab, direction="ba"),
+                      b, ba, self.translate(ba, direction="ab")]
         channels = 3 if max(self.config.input_nc, self.config.output_nc) >= 3 else 1
-        tiles = torch.stack([with_channels(t, channels) for t in rows], dim=1).flatten(0, 1)
-        side = len(rows) * math.ceil(math.sqrt(len(a) / len(rows)))
-        blank = -torch.ones(side * side - len(tiles), *tiles.shape[1:], device=tiles.device)
-        return torch.cat([tiles, blank]).clamp(-1, 1)
+        return self.tile_groups(groups, channels)
 
     def example_batch(self, batch_size: int, *, generator: torch.Generator | None = None) -> dict:
         cfg = self.config

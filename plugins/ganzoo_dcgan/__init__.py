@@ -17,7 +17,6 @@ def register_architectures(registry) -> None:
         config_cls=DCGANConfig,
         build="ganzoo_dcgan.networks:DCGAN",
         trainer="gan",
-        task="unconditional",
         summary="Deep convolutional GAN: transposed-conv generator, strided-conv discriminator.",
         paper="https://arxiv.org/abs/1511.06434",
         tiny={"resolution": 16, "z_dim": 8, "gen_width": 8, "disc_width": 8},

@@ -30,7 +30,6 @@ def register_architectures(registry) -> None:
         config_cls=Pix2PixConfig,
         build="ganzoo_pix2pix.networks:Pix2Pix",
         trainer="pix2pix",
-        task="image-to-image",
         summary="Paired image-to-image translation: U-Net generator, conditional PatchGAN.",
         paper=PAPER,
         tiny={"resolution": 16, "depth": 4, "gen_width": 4, "disc_width": 4, "disc_layers": 1},

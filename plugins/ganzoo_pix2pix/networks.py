@@ -17,7 +17,7 @@ identical outputs.
 from __future__ import annotations
 
 import contextlib
-import math
+import copy
 from collections.abc import Iterator
 
 import torch
@@ -26,7 +26,6 @@ from torch import nn
 
 from ganzoo import Translator
 from ganzoo.blocks import PatchDiscriminator, PixelDiscriminator, conv_bias, init_normal, norm_layer
-from ganzoo.images import with_channels
 
 from .config import Pix2PixConfig
 
@@ -80,6 +79,27 @@ class UNet(nn.Module):
         return torch.tanh(h)
 
 
+class _PerImageNorm(nn.Module):
+    """A BatchNorm2d that normalises each image with its own statistics (the batch statistics of
+    a batch of one); the same as instance norm with the batch norm's affine parameters."""
+
+    def __init__(self, norm: nn.BatchNorm2d):
+        super().__init__()
+        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+
+def _per_image_norm(net: nn.Module) -> nn.Module:
+    net = copy.deepcopy(net)
+    for module in list(net.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, nn.BatchNorm2d):
+                setattr(module, name, _PerImageNorm(child))
+    return net
+
+
 @contextlib.contextmanager
 def _batch_statistics(module: nn.Module) -> Iterator[None]:
     """BatchNorm layers normalise with the statistics of the input itself, updating nothing."""
@@ -118,59 +138,55 @@ class Pix2Pix(Translator):
         """Input sides are padded to a multiple of this (``2**depth``) by :meth:`translate`."""
         return self.gen.multiple
 
+    def generator(self, direction: str | None = None) -> nn.Module:
+        """``gen``: pix2pix translates in one direction, ``"ab"`` (the recipe's
+        ``[data] direction`` chose which side is the input when it was trained)."""
+        self.check_direction(direction)
+        return self.gen
+
+    def channels(self, direction: str) -> tuple[int, int]:
+        return self.config.input_nc, self.config.output_nc
+
+    def input_error(self, direction: str, got: int) -> str:
+        return f"pix2pix model takes {self.config.input_nc}-channel inputs, got {got} channels"
+
     def judge(self, source: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         """The discriminator's patch logits for ``output`` as a translation of ``source``."""
         return self.disc(torch.cat([source, output], dim=1))
 
+    def _per_image_statistics(self) -> bool:
+        """Eval mode with ``test_norm = "batch"``: each image is normalised with its own batch
+        norm statistics, as the reference's test script runs the official weights."""
+        return not self.training and self.config.test_norm == "batch" and \
+            self.config.norm == "batch"
+
     def run_gen(self, source: torch.Tensor) -> torch.Tensor:
         """``gen(source)``; in eval mode with ``test_norm = "batch"``, image by image with each
         image's own normalisation statistics (the reference's test-time behaviour)."""
-        if self.training or self.config.test_norm == "running" or self.config.norm != "batch":
+        if not self._per_image_statistics():
             return self.gen(source)
         with _batch_statistics(self.gen):
             return torch.cat([self.gen(source[i:i + 1]) for i in range(len(source))])
 
-    def translate(self, images) -> torch.Tensor:
-        """Translate ``images`` (paths, PIL images, tensors in [-1, 1] or lists of these, as
-        :func:`ganzoo.images.as_batch` takes them) of any size: each side is padded by reflection
-        to a multiple of :attr:`multiple`, and the output cropped back. Returns ``[N, output_nc,
-        H, W]`` in [-1, 1] on the model's device."""
-        from ganzoo.images import as_batch
+    def run_generator(self, batch: torch.Tensor, direction: str) -> torch.Tensor:
+        return self.run_gen(batch)
 
-        channels = self.config.input_nc if self.config.input_nc in (1, 3) else None
-        batch = as_batch(images, channels=channels).to(self.device)
-        if batch.shape[1] != self.config.input_nc:
-            from ganzoo.errors import DataError
-
-            raise DataError(f"pix2pix model takes {self.config.input_nc}-channel inputs, got "
-                            f"{batch.shape[1]} channels")
-        height, width = batch.shape[-2:]
-        pad_h = -height % self.multiple
-        pad_w = -width % self.multiple
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-            batch = F.pad(batch, (0, pad_w, 0, pad_h), mode=mode)
-        return self.run_gen(batch)[..., :height, :width]
+    def export_generator(self, direction: str) -> nn.Module:
+        """``gen``; with per-image statistics its batch norms become instance norms with the
+        same affine parameters (the same computation for a batch of one), which ONNX has."""
+        return _per_image_norm(self.gen) if self._per_image_statistics() else self.gen
 
     def preview(self, n: int, *, seed: int, batch: dict | None = None) -> torch.Tensor:
         """Triplets (input, output, target) side by side, whole triplets per grid row.
 
         ``batch`` holds ``"source"`` and ``"target"``; without one, a seeded :meth:`example_batch`.
-        The stack is padded with blank tiles to ``r*r`` images so ganzoo's square grid (``r``
-        images a row, ``r`` a multiple of 3) never splits a triplet.
         """
         if batch is None:
             batch = self.example_batch(n, generator=torch.Generator().manual_seed(seed))
         source = batch["source"][:n].to(self.device)
         target = batch["target"][:n].to(self.device)
-        output = self.translate(source)
         channels = 3 if max(self.config.input_nc, self.config.output_nc) >= 3 else 1
-        tiles = torch.stack([with_channels(source, channels), with_channels(output, channels),
-                             with_channels(target, channels)], dim=1).flatten(0, 1)
-        per_row = math.ceil(math.sqrt(len(source) / 3))
-        side = 3 * per_row
-        blank = -torch.ones(side * side - len(tiles), *tiles.shape[1:], device=tiles.device)
-        return torch.cat([tiles, blank]).clamp(-1, 1)
+        return self.tile_groups([source, self.translate(source), target], channels)
 
     def example_batch(self, batch_size: int, *, generator: torch.Generator | None = None) -> dict:
         cfg = self.config

@@ -22,7 +22,6 @@ def register_architectures(registry) -> None:
         config_cls=StackGANConfig,
         build="ganzoo_stackgan.networks:build",
         trainer="stackgan",
-        task="text-to-image",
         summary="Text to image in two stages: conditioning augmentation, Stage-I sketch, "
                 "Stage-II refinement; matching-aware discriminators; pluggable text encoders.",
         paper=PAPER,

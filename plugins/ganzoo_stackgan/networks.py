@@ -273,6 +273,23 @@ class StackGAN(ganzoo.TextToImage):
             raise ValueError("embeddings hold NaN or infinite values")
         return embeddings
 
+    @classmethod
+    def usage(cls, load_name: str, config: StackGANConfig | None = None) -> str:
+        """The card's snippet: captions in the model's vocabulary, or (a model trained on
+        precomputed embeddings) an embedding tensor."""
+        if config is not None and config.text_encoder == "embeddings":
+            dim = config.embedding_dim
+            return (f'import torch\n\nimport ganzoo\n\nmodel = ganzoo.load("{load_name}")\n'
+                    f"# stand-in: the dataset's text embeddings [4, {dim}] of four captions\n"
+                    f"embeddings = torch.randn(4, {dim})\n"
+                    "images = model.generate(4, seed=0, embeddings=embeddings)\n")
+        return super().usage(load_name, config)
+
+    @classmethod
+    def example_caption(cls, config: StackGANConfig | None = None) -> str:
+        words = config.vocabulary if config is not None else ()
+        return " ".join(words[:4]) if words else super().example_caption(config)
+
     # -- sampling -----------------------------------------------------------------------------
     def sample_latent(self, n: int, *, seed: int | None = None) -> torch.Tensor:
         """``n`` latent vectors z ~ N(0, I), shaped ``[n, z_dim]``."""

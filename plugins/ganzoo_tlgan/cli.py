@@ -1,5 +1,5 @@
-"""``ganzoo edit``: feature axes, projection, attribute vectors and interpolation from the
-command line."""
+"""The ``ganzoo edit`` verbs of this plugin's editors (registered in ``__init__.py``): feature
+axes (fit, apply), projection, attribute vectors and interpolation."""
 
 from __future__ import annotations
 
@@ -26,12 +26,7 @@ def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-@click.group()
-def edit() -> None:
-    """Edit what a generator draws: TL-GAN feature axes, projection, interpolation."""
-
-
-@edit.command()
+@click.command()
 @click.argument("model", metavar="MODEL")
 @click.option("--features", default="thickness,slant,size,class", show_default=True,
               metavar="NAME,...", help="Features to fit axes for (thickness, slant, size, class).")
@@ -63,7 +58,7 @@ def fit(model, features, out, samples, seed, as_json) -> None:
     click.echo(f"wrote {len(axes.names)} axes to {out}")
 
 
-@edit.command()
+@click.command()
 @click.argument("model", metavar="MODEL")
 @click.argument("axes_ref", metavar="AXES")
 @click.option("--move", "moves", multiple=True, required=True, metavar="NAME=AMOUNT",
@@ -97,7 +92,7 @@ def apply(model, axes_ref, moves, lock, seeds, steps, local_lock, output) -> Non
     click.echo(f"wrote {save_grid(images, output, nrow=steps)}")
 
 
-@edit.command()
+@click.command()
 @click.argument("model", metavar="MODEL")
 @click.argument("images", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -191,7 +186,7 @@ def _folder_images(folder: Path, cfg):
         for p in paths])
 
 
-@edit.command()
+@click.command()
 @click.argument("model", metavar="MODEL")
 @click.option("--with", "with_dir", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -245,7 +240,7 @@ def attribute(model, with_dir, without_dir, seeds, strength, steps, encoder_path
                f"(norm {float(vector.norm()):.3f}); wrote {output} and {vector_path}")
 
 
-@edit.command()
+@click.command()
 @click.argument("model", metavar="MODEL")
 @click.option("--seeds", default="0,1", show_default=True, metavar="S1,S2,...",
               help="Seeds to interpolate between, one row per consecutive pair.")
@@ -269,7 +264,7 @@ def interpolate(model, seeds, steps, method, output) -> None:
     click.echo(f"wrote {save_grid(images, output, nrow=steps)}")
 
 
-@edit.command()
+@click.command()
 @click.argument("model", metavar="MODEL")
 @click.option("--image", "image_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -39,7 +39,7 @@ class Critic(nn.Sequential):
         super().__init__(*layers)
 
 
-class WGANGP(ganzoo.GANModel):
+class WGANGP(ganzoo.LatentGenerator):
     architecture = "wgan-gp"
     generator_components = ("gen",)
 
@@ -48,14 +48,10 @@ class WGANGP(ganzoo.GANModel):
         self.gen = Generator(config)
         self.disc = Critic(config)
 
-    def sample_latent(self, n: int, *, seed: int | None = None) -> torch.Tensor:
-        generator = self.seeded(seed, self.device)
-        return torch.randn(n, self.config.z_dim, 1, 1, device=self.device, generator=generator)
-
     def generate(self, n: int, *, seed: int | None = None, z: torch.Tensor | None = None
                  ) -> torch.Tensor:
         z = self.sample_latent(n, seed=seed) if z is None else z.to(self.device)
-        return self.gen(z.view(-1, self.config.z_dim, 1, 1))
+        return self.gen(z.view(-1, self.z_dim, 1, 1))
 
     def example_batch(self, batch_size: int, *, generator: torch.Generator | None = None) -> dict:
         cfg = self.config

@@ -14,16 +14,16 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     shares = batch["image"].chunk(cfg.n_critic)
     for real in shares:
         with torch.no_grad():
-            fake = model.gen(model.sample_latent(real.shape[0]))
+            fake = model.generate(real.shape[0])
         with ctx.autocast():
             loss_critic = wasserstein.d(model.disc(real), model.disc(fake))
         gp = penalty(model.disc, real, fake)
         ctx.update(opt.disc, loss_critic + cfg.gp_weight * gp)
 
     # (2) Generator: raise the critic's score of new fakes; the critic's weights stay fixed.
-    z = model.sample_latent(shares[0].shape[0])  # as many fakes as one critic update saw
+    n = shares[0].shape[0]  # as many fakes as one critic update saw
     with ctx.frozen(model.disc), ctx.autocast():
-        loss_g = wasserstein.g(model.disc(model.gen(z)))
+        loss_g = wasserstein.g(model.disc(model.generate(n)))
     ctx.update(opt.gen, loss_g)
 
     return {"loss_critic": loss_critic.detach(), "gp": gp.detach(), "loss_g": loss_g.detach()}
