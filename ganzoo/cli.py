@@ -284,6 +284,7 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
         raise click.UsageError(f"{' and '.join(given)} cannot be combined; give one")
     if steps is not None and vary is None:
         raise click.UsageError("--steps is for traversal grids: give --vary NAME too")
+    _require_registered_kind(model, LatentGenerator, "ganzoo sample")
     net = load(model, revision=revision, device=device)
     _require_kind(net, model, LatentGenerator, "ganzoo sample")
     if vary is not None:
@@ -345,6 +346,20 @@ def _require_kind(net, name: str, kind: type, command: str) -> None:
             f"; `{command}` needs {_article(kind.kind)} {kind.kind.replace('-', ' ')} "
             f"(ganzoo.{kind.__name__})")
     raise GanzooError(f"{name} is {describe(net)}{hint}")
+
+
+def _require_registered_kind(name: str, kind: type, command: str) -> None:
+    """For a registered weights name, :func:`_require_kind` before anything is downloaded: the
+    architecture's model class says its kind (a model-building function says nothing)."""
+    if Path(name).exists():
+        return
+    try:
+        weights = plugins.registry("weights").get(name)
+        build = load_ref(plugins.registry("architectures").get(weights.architecture).build)
+    except GanzooError:
+        return  # not a registered name: load() says what it is
+    if isinstance(build, type):
+        _require_kind(build.__new__(build), name, kind, command)  # class attributes only
 
 
 cli.add_command(generate, "sample")

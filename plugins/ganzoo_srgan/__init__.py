@@ -30,7 +30,7 @@ def register_architectures(registry) -> None:
     registry.add(
         name="srgan",
         config_cls=SRGANConfig,
-        build="ganzoo_srgan.networks:build",
+        build="ganzoo_srgan.networks:SRGAN",
         trainer="srgan",
         task="super-resolution",
         summary="Super-resolution: SRResNet generator (residual blocks, sub-pixel x2 "

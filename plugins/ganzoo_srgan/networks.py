@@ -121,6 +121,7 @@ class SRGAN(ganzoo.Upscaler):
 
     architecture = "srgan"
     generator_components = ("gen",)
+    command = "ganzoo upscale {model} IMAGE -o OUTPUT.png"
 
     def __init__(self, config: SRGANConfig):
         super().__init__(config)
@@ -207,7 +208,3 @@ class SRGAN(ganzoo.Upscaler):
             doc=f"srgan generator: image [batch, {channels}, height, width] in [-1, 1] -> image "
                 f"[batch, {channels}, {scale}*height, {scale}*width] in [-1, 1].",
             metadata={"scale": str(scale), "input_channels": str(channels)})
-
-
-def build(config: SRGANConfig) -> SRGAN:
-    return SRGAN(config)
