@@ -6,6 +6,8 @@
 - :mod:`ganzoo.editing.projection`: projecting real images onto a generator's manifold (iGAN):
   optimisation, a trained encoder, and the hybrid of both.
 - :mod:`ganzoo.editing.attributes`: attribute vectors (mean latent with minus without).
+- :mod:`ganzoo.editing.sphere`: a map of a dataset on the latent sphere (projector files, an
+  offline page, a PNG) and the k-NN accuracy of its labels.
 
 TL-GAN feature axes live in the ``ganzoo_tlgan`` plugin. Importing this package is cheap; each
 module imports torch itself.
