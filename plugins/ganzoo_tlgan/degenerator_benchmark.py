@@ -26,7 +26,7 @@ import torch
 
 def measure(model, *, n: int, seed: int = 0) -> dict:
     """Critic score and variety of ``n`` samples of ``model`` (loaded with its discriminator)."""
-    from ganzoo.metrics.base import evaluate
+    from ganzoo.metrics import evaluate
     from ganzoo.metrics.digits_classifier import load_classifier
 
     with torch.no_grad():
@@ -43,8 +43,10 @@ def measure(model, *, n: int, seed: int = 0) -> dict:
 
 
 def degenerate(run_dir: Path, *, chunks: int, chunk: int, n: int, pictures: Path | None) -> dict:
+    import subprocess
+    import sys
+
     import ganzoo
-    from ganzoo.training import loop
 
     work = Path(tempfile.mkdtemp(prefix="degenerator-")) / "run"
     shutil.copytree(run_dir, work)
@@ -54,16 +56,19 @@ def degenerate(run_dir: Path, *, chunks: int, chunk: int, n: int, pictures: Path
     rows, grids = [], []
     for k in range(chunks + 1):
         if k:
-            loop.resume(work, overrides=(f"train.steps={start + k * chunk}",
-                                         f"train.freeze_disc_after={start}",
-                                         f"train.sample_every={chunk}",
-                                         f"train.checkpoint_every={chunk}"), progress=False)
+            # The public way to continue a run: `ganzoo run --resume RUN --set ...`.
+            subprocess.run([sys.executable, "-m", "ganzoo", "run", "--resume", str(work), "-q",
+                            "--set", f"train.steps={start + k * chunk}",
+                            "--set", f"train.freeze_disc_after={start}",
+                            "--set", f"train.sample_every={chunk}",
+                            "--set", f"train.checkpoint_every={chunk}"], check=True)
             model = ganzoo.load(str(work), components="all")
         row = {"step": start + k * chunk, "frozen_steps": k * chunk, **measure(model, n=n)}
         print(json.dumps(row), flush=True)
         rows.append(row)
         with torch.no_grad():
             grids.append(model.generate(16, seed=1).cpu())
+    shutil.rmtree(work.parent, ignore_errors=True)
     if pictures is not None:
         from ganzoo.images import save_grid
 
