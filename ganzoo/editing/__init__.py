@@ -11,6 +11,8 @@
   search in z and the ranked candidates), :mod:`ganzoo.editing.morph`,
   :mod:`ganzoo.editing.transfer` (the edit carried onto the photo: optical flow + a local affine
   colour model) and :mod:`ganzoo.editing.session` (all of it on one photo, as the CLI runs it).
+- :mod:`ganzoo.editing.sphere`: a map of a dataset on the latent sphere (projector files, an
+  offline page, a PNG) and the k-NN accuracy of its labels.
 
 TL-GAN feature axes live in the ``ganzoo_tlgan`` plugin. Importing this package is cheap; each
 module imports torch itself.

@@ -9,6 +9,11 @@ Find ``z`` with ``G(z) ≈ x`` in three ways:
   predict ``z`` (latent MSE) and to reconstruct ``G(z)`` through the generator (pixel MSE).
 - ``"hybrid"``: the encoder's guess as the first start of the optimisation.
 
+The encoder starts from scratch or, with ``train_encoder(..., init="discriminator")``, is grown
+from the trained discriminator ("transfer learning: from discriminator to encoder"): a copy of
+its convolutional trunk (everything before the layer that makes the real/fake logit) with a
+linear z regressor as the new head, fine-tuned on the same generated pairs.
+
 The generator's own weights are never changed.
 """
 
@@ -25,6 +30,7 @@ from torch import nn
 from ..errors import GanzooError
 
 METHODS = ("optimise", "encoder", "hybrid")
+INITS = ("scratch", "discriminator")
 OPTIMIZERS = ("lbfgs", "adam")
 
 
@@ -55,6 +61,41 @@ class Encoder(nn.Sequential):
                        "width": width}
 
 
+class GrownEncoder(nn.Sequential):
+    """Image → latent through a copy of a discriminator's trunk and a linear z regressor."""
+
+    def __init__(self, *, trunk: nn.Sequential, channels: int, resolution: int, z_dim: int,
+                 architecture: str):
+        with torch.no_grad():
+            features = trunk(torch.zeros(2, channels, resolution, resolution)).flatten(1).shape[1]
+        super().__init__(*trunk, nn.Flatten(), nn.Linear(features, z_dim))
+        self.config = {"init": "discriminator", "architecture": architecture,
+                       "channels": channels, "resolution": resolution, "z_dim": z_dim}
+
+
+def discriminator_trunk(model, *, fresh: bool = False) -> nn.Sequential:
+    """A copy of ``model``'s (first) discriminator less its head: the layers before the last
+    convolution or linear layer, which makes the real/fake logit. ``fresh``: the same layers
+    freshly initialised (the shape to load saved weights into)."""
+    import copy
+
+    from ..bundle import NotLoaded
+
+    names = [n for n in model.components if n not in model.generator_components]
+    if not names:
+        raise GanzooError(f"{model.architecture or type(model).__name__} has no discriminator "
+                          "to grow an encoder from; use init='scratch'")
+    disc = getattr(type(model)(model.config), names[0]) if fresh else getattr(model, names[0])
+    if isinstance(disc, NotLoaded):
+        raise GanzooError(f"cannot grow an encoder from the discriminator: {disc.message}")
+    heads = [i for i, layer in enumerate(disc.children())
+             if isinstance(layer, (nn.Conv2d, nn.Linear))] if isinstance(disc, nn.Sequential) else []
+    if len(heads) < 2:
+        raise GanzooError(f"{model.architecture}'s discriminator {names[0]!r} is not a "
+                          "sequence of layers ending in a logit layer; its trunk cannot be cut")
+    return copy.deepcopy(nn.Sequential(*list(disc.children())[:heads[-1]])).cpu().train()
+
+
 def _shape(model) -> tuple[int, int, int]:
     cfg = model.config
     return cfg.channels, cfg.resolution, cfg.z_dim
@@ -65,11 +106,22 @@ def _latent(model, z_flat: torch.Tensor) -> torch.Tensor:
 
 
 def train_encoder(model, *, steps: int = 500, batch_size: int = 64, lr: float = 1e-3,
-                  pixel_weight: float = 1.0, seed: int = 0, width: int = 32) -> Encoder:
-    """An :class:`Encoder` for ``model`` trained on fresh ``(z, G(z))`` pairs each step."""
+                  pixel_weight: float = 1.0, seed: int = 0, width: int = 32,
+                  init: str = "scratch") -> Encoder | GrownEncoder:
+    """An encoder for ``model`` trained on fresh ``(z, G(z))`` pairs each step: an
+    :class:`Encoder` from scratch, or with ``init="discriminator"`` a :class:`GrownEncoder`
+    starting from the trained discriminator's trunk (load the model with
+    ``components="all"``)."""
+    if init not in INITS:
+        raise GanzooError(f"unknown encoder init {init!r}; accepted: {', '.join(INITS)}")
     channels, resolution, z_dim = _shape(model)
     torch.manual_seed(seed)
-    encoder = Encoder(channels=channels, resolution=resolution, z_dim=z_dim, width=width)
+    if init == "discriminator":
+        encoder = GrownEncoder(trunk=discriminator_trunk(model), channels=channels,
+                               resolution=resolution, z_dim=z_dim,
+                               architecture=model.architecture)
+    else:
+        encoder = Encoder(channels=channels, resolution=resolution, z_dim=z_dim, width=width)
     encoder.to(model.device)
     opt = torch.optim.Adam(encoder.parameters(), lr=lr, betas=(0.5, 0.999))
     gen_grad = [p.requires_grad for p in model.parameters()]
@@ -93,7 +145,7 @@ def train_encoder(model, *, steps: int = 500, batch_size: int = 64, lr: float = 
     return encoder.eval()
 
 
-def save_encoder(encoder: Encoder, path) -> None:
+def save_encoder(encoder: Encoder | GrownEncoder, path) -> None:
     """Write the encoder as a safetensors file (its config in the metadata), atomically."""
     import json
 
@@ -106,8 +158,9 @@ def save_encoder(encoder: Encoder, path) -> None:
         "format": "pt", "ganzoo_encoder": json.dumps(encoder.config)}))
 
 
-def load_encoder(path) -> Encoder:
-    """An encoder written by :func:`save_encoder`."""
+def load_encoder(path, model=None) -> Encoder | GrownEncoder:
+    """An encoder written by :func:`save_encoder`; one grown from a discriminator needs the
+    ``model`` it was trained for (its discriminator's layout; the weights may be left out)."""
     import json
     from pathlib import Path
 
@@ -120,7 +173,14 @@ def load_encoder(path) -> Encoder:
         meta = fh.metadata() or {}
     if "ganzoo_encoder" not in meta:
         raise GanzooError(f"{path}: not a ganzoo encoder (no 'ganzoo_encoder' metadata)")
-    encoder = Encoder(**json.loads(meta["ganzoo_encoder"]))
+    config = json.loads(meta["ganzoo_encoder"])
+    if config.pop("init", "scratch") == "discriminator":
+        if model is None or model.architecture != config["architecture"]:
+            raise GanzooError(f"{path}: an encoder grown from a {config['architecture']} "
+                              "discriminator; load it with that model (--encoder with MODEL)")
+        encoder = GrownEncoder(trunk=discriminator_trunk(model, fresh=True), **config)
+    else:
+        encoder = Encoder(**config)
     encoder.load_state_dict(tensors, strict=True)
     return encoder.eval()
 

@@ -30,4 +30,8 @@ def register_editors(registry) -> None:
                  commands={"brush": "ganzoo_tlgan.cli:brush"},
                  summary="iGAN: colour/sketch/warp brushes -> ranked latents near z0; morph and "
                          "edit transfer onto the photo (ganzoo edit brush).")
+    registry.add(name="latent-sphere", build="ganzoo.editing.sphere:sphere_map",
+                 commands={"sphere": "ganzoo_tlgan.cli:sphere"},
+                 summary="A map of a dataset on the latent sphere: TensorBoard projector files, "
+                         "an offline page and a PNG (ganzoo edit sphere).")
 

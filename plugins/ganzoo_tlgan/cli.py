@@ -108,6 +108,10 @@ def apply(model, axes_ref, moves, lock, seeds, steps, local_lock, output) -> Non
               help="A trained encoder (.safetensors); default: train one (saved in OUT).")
 @click.option("--encoder-steps", default=300, show_default=True, type=click.IntRange(1),
               help="Training steps when no --encoder is given.")
+@click.option("--encoder-init", default="scratch", show_default=True,
+              type=click.Choice(["scratch", "discriminator"]),
+              help="Train the encoder from scratch, or grow it from MODEL's trained "
+                   "discriminator (its trunk, a new z head; needs a model saved with it).")
 @click.option("--axes", "axes_ref", metavar="AXES",
               help="Feature axes to edit the projections along (with --move).")
 @click.option("--move", "moves", multiple=True, metavar="NAME=AMOUNT",
@@ -116,7 +120,7 @@ def apply(model, axes_ref, moves, lock, seeds, steps, local_lock, output) -> Non
 @click.option("-o", "--out", default="projection", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the results.")
 def project(model, images, method, optimizer, steps, restarts, encoder_path, encoder_steps,
-            axes_ref, moves, lock, out) -> None:
+            encoder_init, axes_ref, moves, lock, out) -> None:
     """Project IMAGES onto MODEL's manifold; writes latents.safetensors, a grid of the inputs
     (top) and their projections (bottom), and the per-image pixel MSE. With --axes and --move,
     also edited.png: each projection (a row) moved along the axes in 5 steps."""
@@ -136,7 +140,7 @@ def project(model, images, method, optimizer, steps, restarts, encoder_path, enc
     parsed = parse_moves(moves)
     for name in parsed:
         axes.direction(name, _names(lock))
-    net = ganzoo.load(model)
+    net = ganzoo.load(model, components="all" if encoder_init == "discriminator" else "inference")
     if axes is not None:
         axes.check_generator(net, model)
     cfg = net.config
@@ -147,9 +151,9 @@ def project(model, images, method, optimizer, steps, restarts, encoder_path, enc
     encoder = None
     if method != "optimise":
         if encoder_path is not None:
-            encoder = proj.load_encoder(encoder_path)
+            encoder = proj.load_encoder(encoder_path, net)
         else:
-            encoder = proj.train_encoder(net, steps=encoder_steps)
+            encoder = proj.train_encoder(net, steps=encoder_steps, init=encoder_init)
             proj.save_encoder(encoder, out / "encoder.safetensors")
     result = proj.project(net, batch, method=method, encoder=encoder, steps=steps,
                           restarts=restarts, optimizer=optimizer)
@@ -223,7 +227,7 @@ def attribute(model, with_dir, without_dir, seeds, strength, steps, encoder_path
     net = ganzoo.load(model)
     with_images = _folder_images(with_dir, net.config)
     without_images = _folder_images(without_dir, net.config)
-    encoder = (proj.load_encoder(encoder_path) if encoder_path is not None
+    encoder = (proj.load_encoder(encoder_path, net) if encoder_path is not None
                else proj.train_encoder(net, steps=encoder_steps))
     vector = attributes.attribute_vector_from_images(encoder, with_images, without_images)
     z = torch.cat([net.sample_latent(1, seed=s) for s in _seeds(seeds)])
@@ -321,3 +325,60 @@ def brush(model, image_path, color_path, sketch_path, candidates, starts, iterat
     click.echo(f"{len(summary['candidates'])} candidate(s) in {summary['seconds']['edit']:.1f} s; "
                f"stroke error {summary['projection']['color_error']:.4f} -> "
                f"{best['color_error']:.4f}; wrote {out}")
+
+
+@click.command()
+@click.argument("model", metavar="MODEL")
+@click.option("--data", required=True, metavar="DATA",
+              help="'digits' (the embedded digits, labelled) or a folder of images (labelled "
+                   "by subfolder).")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]),
+              help="Split of the digits to map.")
+@click.option("-n", "--limit", type=click.IntRange(3), help="Map only the first N images.")
+@click.option("--method", default="encoder", show_default=True,
+              type=click.Choice(["encoder", "hybrid"]),
+              help="Encode by the encoder alone, or refine its guess by optimisation (slower).")
+@click.option("--encoder", "encoder_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A trained encoder (.safetensors); default: train one (saved in OUT).")
+@click.option("--encoder-steps", default=300, show_default=True, type=click.IntRange(1),
+              help="Training steps when no --encoder is given.")
+@click.option("--encoder-init", default="scratch", show_default=True,
+              type=click.Choice(["scratch", "discriminator"]),
+              help="Train the encoder from scratch, or grow it from MODEL's trained "
+                   "discriminator (its trunk, a new z head; needs a model saved with it).")
+@click.option("-o", "--out", default="map", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the map.")
+def sphere(model, data, split, limit, method, encoder_path, encoder_steps, encoder_init,
+           out) -> None:
+    """Map the images of DATA on MODEL's latent sphere: encode them, normalise to the unit
+    sphere, keep three principal axes (renormalised). Writes OUT/projector/ (for
+    `tensorboard --logdir OUT/projector`), OUT/sphere.html (offline, rotatable, thumbnails on
+    hover), OUT/sphere.png and OUT/sphere.json (k-NN accuracy of the labels on the map)."""
+    import ganzoo
+    from ganzoo.editing import projection as proj
+    from ganzoo.editing import sphere as sph
+    from ganzoo.io import atomic_write_json
+
+    net = ganzoo.load(model, components="all" if encoder_init == "discriminator" else "inference")
+    sph.check_model(net, model)
+    images, labels = sph.dataset_images(data, net, split=split, limit=limit)
+    if encoder_path is not None:
+        encoder = proj.load_encoder(encoder_path, net)
+    else:
+        encoder = proj.train_encoder(net, steps=encoder_steps, init=encoder_init)
+        proj.save_encoder(encoder, out / "encoder.safetensors")
+    result = sph.sphere_map(net, images, labels, encoder=encoder, method=method)
+    sph.write_projector(result, out / "projector")
+    sph.write_html(result, out / "sphere.html", title=f"{model} · {data} on the latent sphere")
+    sph.write_png(result, out / "sphere.png", title=f"{model} · {data} on the latent sphere")
+    knn = sph.knn_accuracy(result.coords, result.labels)
+    random = [sph.knn_accuracy(sph.random_sphere(result.unit, seed=s), result.labels)
+              for s in range(10)]
+    atomic_write_json(out / "sphere.json", {
+        "model": model, "data": data, "images": len(labels), "method": method,
+        "explained_variance": [round(v, 4) for v in result.explained],
+        "knn5_accuracy_sphere": round(knn, 4),
+        "knn5_accuracy_random_projection_mean": round(sum(random) / len(random), 4),
+        "mean_pixel_mse": round(float(result.mse.mean()), 5)})
+    click.echo(f"{len(labels)} images; 5-NN label accuracy on the map {knn:.3f} "
+               f"(random 3-D projections {sum(random) / len(random):.3f}); wrote {out}")
