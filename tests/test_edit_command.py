@@ -29,7 +29,7 @@ def test_edit_mistakes_are_one_line(ganzoo_plugins, cli):
     unknown = cli("edit", "brigten")
     assert unknown.exit_code == 1
     assert unknown.output.startswith("ganzoo: no editor command named 'brigten'.")
-    assert "`ganzoo edit --help` lists them (apply, attribute, fit" in unknown.output
+    assert "`ganzoo edit --help` lists them (apply, attribute, brush, fit" in unknown.output
     no_command = cli("edit", "latent-arithmetic")
     assert no_command.exit_code == 1 and "editor 'latent-arithmetic'" in no_command.output
     assert "has no command; use it from Python" in no_command.output

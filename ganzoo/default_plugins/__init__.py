@@ -21,4 +21,7 @@ FIRST_PARTY = {
     "cyclegan": "ganzoo_cyclegan",
     "tlgan": "ganzoo_tlgan",
     "stackgan": "ganzoo_stackgan",
+    "srgan": "ganzoo_srgan",
+    "infogan": "ganzoo_infogan",
+    "gan_mlp": "ganzoo_gan",
 }
