@@ -1,4 +1,5 @@
 """Building blocks shared by architectures: normalisation choice, the usual GAN initialisation, the
+convolution stacks of DCGAN (:func:`upsampling_stack`, :func:`downsampling_stack`), the
 patch-level discriminators of pix2pix (Isola et al. 2017), reused by CycleGAN, and the residual
 block of CycleGAN's ResNet generator (:class:`ResnetBlock`).
 
@@ -34,6 +35,50 @@ def norm_layer(kind: Norm, channels: int) -> nn.Module:
 def conv_bias(kind: Norm) -> bool:
     """Whether a conv followed by ``kind`` needs its own bias: BatchNorm's shift makes it redundant."""
     return kind != "batch"
+
+
+def upsampling_stack(*, z_dim: int, channels: int, resolution: int, width: int,
+                     norm: Norm = "batch", bias: bool = False) -> nn.Sequential:
+    """DCGAN's generator (Radford et al. 2015, figure 1): z ``[n, z_dim, 1, 1]`` -> 4x4 -> ... ->
+    ``resolution``, doubling the size and halving the channels at each layer (``width`` channels
+    before the last), ``norm`` + ReLU after each layer but the last, tanh at the end. Layers are
+    positional (``0.weight``, ``1.weight`` ...); ``norm="none"`` leaves the norm layers out."""
+    ups = resolution.bit_length() - 3  # log2(resolution) - 2
+    assert ups >= 1 and resolution == 4 << ups, f"resolution must be 8, 16, 32 ..., got {resolution}"
+    features = width * 2 ** (ups - 1)
+
+    def block(into: int, out: int, *step: int) -> list[nn.Module]:
+        layers: list[nn.Module] = [nn.ConvTranspose2d(into, out, 4, *step, bias=bias)]
+        if norm != "none":
+            layers.append(norm_layer(norm, out))
+        return [*layers, nn.ReLU(True)]
+
+    layers = block(z_dim, features, 1, 0)
+    for _ in range(ups - 1):
+        layers += block(features, features // 2, 2, 1)
+        features //= 2
+    layers += [nn.ConvTranspose2d(features, channels, 4, 2, 1, bias=bias), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def downsampling_stack(*, channels: int, resolution: int, width: int, norm: Norm = "batch",
+                       bias: bool = False) -> nn.Sequential:
+    """DCGAN's discriminator: image -> one logit per image (``[n]``), halving the size and
+    doubling the channels (from ``width``) at each layer; LeakyReLU(0.2) throughout, no norm on
+    the first layer, ``norm="none"`` for none at all (WGAN-GP's critic)."""
+    downs = resolution.bit_length() - 3
+    assert downs >= 1 and resolution == 4 << downs, (
+        f"resolution must be 8, 16, 32 ..., got {resolution}")
+    layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=bias),
+                               nn.LeakyReLU(0.2, True)]
+    for _ in range(downs - 1):
+        layers.append(nn.Conv2d(width, width * 2, 4, 2, 1, bias=bias))
+        if norm != "none":
+            layers.append(norm_layer(norm, width * 2))
+        layers.append(nn.LeakyReLU(0.2, True))
+        width *= 2
+    layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=bias), nn.Flatten(0)]
+    return nn.Sequential(*layers)
 
 
 def init_normal(module: nn.Module, std: float = 0.02) -> None:

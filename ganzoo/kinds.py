@@ -78,6 +78,16 @@ class LatentGenerator(GANModel):
         """The generator's inputs beside z, each a keyword argument of :meth:`generate`."""
         return ()
 
+    def example_batch(self, batch_size: int, *, generator: torch.Generator | None = None) -> dict:
+        """``{"image": [batch_size, channels, resolution, resolution]}`` uniform in [-1, 1], from
+        ``[model] channels`` and ``resolution``; override it when the data holds more."""
+        cfg = self.config
+        if not all(isinstance(getattr(cfg, k, None), int) for k in ("channels", "resolution")):
+            raise NotImplementedError(f"{type(self).__name__}: the default example_batch needs "
+                                      "[model] channels and resolution; override example_batch")
+        shape = (batch_size, cfg.channels, cfg.resolution, cfg.resolution)
+        return {"image": torch.rand(shape, generator=generator) * 2 - 1}
+
     def generate(self, n: int, *, seed: int | None = None, z: torch.Tensor | None = None,
                  **inputs: Any) -> torch.Tensor:
         """``n`` images in [-1, 1], ``[n, C, H, W]``. ``z`` (``[n, z_dim]``) overrides the seeded

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ganzoo import LatentGenerator
-from ganzoo.blocks import init_normal
+from ganzoo.blocks import downsampling_stack, init_normal, upsampling_stack
 
 from .config import DCGANConfig
 
@@ -17,34 +15,16 @@ class Generator(nn.Sequential):
     """z → 4×4 → ... → resolution, doubling the size and halving the channels at each layer."""
 
     def __init__(self, cfg: DCGANConfig):
-        ups = int(math.log2(cfg.resolution)) - 2
-        width = cfg.gen_width * 2 ** (ups - 1)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(cfg.z_dim, width, 4, 1, 0, bias=False),
-            nn.BatchNorm2d(width), nn.ReLU(True),
-        ]
-        for _ in range(ups - 1):
-            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(width // 2), nn.ReLU(True)]
-            width //= 2
-        layers += [nn.ConvTranspose2d(width, cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
-        super().__init__(*layers)
+        super().__init__(*upsampling_stack(z_dim=cfg.z_dim, channels=cfg.channels,
+                                           resolution=cfg.resolution, width=cfg.gen_width))
 
 
 class Discriminator(nn.Sequential):
     """Image → one logit per image; no BatchNorm on the first layer, LeakyReLU(0.2) throughout."""
 
     def __init__(self, cfg: DCGANConfig):
-        downs = int(math.log2(cfg.resolution)) - 2
-        width = cfg.disc_width
-        layers: list[nn.Module] = [nn.Conv2d(cfg.channels, width, 4, 2, 1, bias=False),
-                                   nn.LeakyReLU(0.2, True)]
-        for _ in range(downs - 1):
-            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2, True)]
-            width *= 2
-        layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=False), nn.Flatten(0)]
-        super().__init__(*layers)
+        super().__init__(*downsampling_stack(channels=cfg.channels, resolution=cfg.resolution,
+                                             width=cfg.disc_width))
 
 
 class DCGAN(LatentGenerator):
