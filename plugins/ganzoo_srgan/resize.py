@@ -26,15 +26,19 @@ def cubic(x: torch.Tensor) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=64)
 def resize_matrix(size_in: int, size_out: int) -> torch.Tensor:
-    """The ``[size_out, size_in]`` float64 matrix resizing one axis as MATLAB's imresize does."""
+    """The ``[size_out, size_in]`` float64 matrix resizing one axis as MATLAB's imresize does.
+
+    Always built on the CPU: it is cached, and a first call under ``torch.device("meta")`` (the
+    memory estimate runs a preview there) must not leave a meta tensor for the real calls."""
     factor = size_out / size_in
     stretch = min(factor, 1.0)  # shrinking widens the kernel: antialiasing
     width = 4.0 / stretch
-    x = torch.arange(1, size_out + 1, dtype=torch.float64)
+    x = torch.arange(1, size_out + 1, dtype=torch.float64, device="cpu")
     u = x / factor + 0.5 * (1 - 1 / factor)  # the input position (1-based) of each output pixel
     left = torch.floor(u - width / 2)
     taps = math.ceil(width) + 2
-    index = left[:, None] + torch.arange(taps, dtype=torch.float64)[None, :]  # [out, taps]
+    offsets = torch.arange(taps, dtype=torch.float64, device="cpu")
+    index = left[:, None] + offsets[None, :]  # [out, taps]
     weights = stretch * cubic(stretch * (u[:, None] - index))
     weights = weights / weights.sum(dim=1, keepdim=True)
     # Mirror out-of-range taps back into the image (MATLAB's "symmetric" padding).
@@ -42,7 +46,7 @@ def resize_matrix(size_in: int, size_out: int) -> torch.Tensor:
     period = 2 * size_in
     folded = torch.remainder(zero_based, period)
     folded = torch.where(folded >= size_in, period - 1 - folded, folded)
-    matrix = torch.zeros(size_out, size_in, dtype=torch.float64)
+    matrix = torch.zeros(size_out, size_in, dtype=torch.float64, device="cpu")
     matrix.scatter_add_(1, folded, weights)
     return matrix
 
