@@ -21,7 +21,7 @@ from ganzoo.training.loop import resume, train
 
 pytest.importorskip("ganzoo_srgan")
 
-from ganzoo_srgan.resize import upscale_bicubic  # noqa: E402
+from ganzoo_srgan.resize import resize_matrix, upscale_bicubic  # noqa: E402
 
 
 def test_the_architecture_passes_ganzoos_conformance_check(tmp_path):
@@ -190,6 +190,21 @@ def test_the_shipped_recipes_train_in_turn(tmp_path):
     assert gan.status == "finished"
     model = ganzoo.load(str(tmp_path / "gan"))
     assert model.upscale(torch.zeros(1, 3, 8, 8)).shape == (1, 3, 32, 32)
+
+
+def test_previews_still_work_after_the_memory_estimate_ran_one_on_meta():
+    # The loop's memory check runs a preview on the meta device before training; the cached
+    # bicubic matrices it builds must not be meta tensors when the real samples are written.
+    from ganzoo.budget import estimate
+
+    resize_matrix.cache_clear()
+    model = tiny_model("srgan").eval()
+    assert estimate("srgan", model.config).activation_bytes > 0  # the preview did run on meta
+    batch = model.example_batch(2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        grid = model.preview(2, seed=0, batch=batch)
+    assert grid.device.type == "cpu"
+    assert torch.equal(grid[0], upscale_bicubic(batch["source"][:1], model.scale)[0])
 
 
 def test_a_missing_srresnet_run_is_one_clear_line(tmp_path):

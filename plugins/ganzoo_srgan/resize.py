@@ -26,18 +26,19 @@ def cubic(x: torch.Tensor) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=64)
 def resize_matrix(size_in: int, size_out: int) -> torch.Tensor:
-    """The ``[size_out, size_in]`` float64 matrix resizing one axis as MATLAB's imresize does."""
+    """The ``[size_out, size_in]`` float64 matrix resizing one axis as MATLAB's imresize does.
+
+    Always built on the CPU: it is cached, and a first call under ``torch.device("meta")`` (the
+    memory estimate runs a preview there) must not leave a meta tensor for the real calls."""
     factor = size_out / size_in
     stretch = min(factor, 1.0)  # shrinking widens the kernel: antialiasing
     width = 4.0 / stretch
-    # on the CPU explicitly: the result is cached, so one made under `with torch.device("meta")`
-    # (ganzoo's memory estimate) must not be what later real calls get
     x = torch.arange(1, size_out + 1, dtype=torch.float64, device="cpu")
     u = x / factor + 0.5 * (1 - 1 / factor)  # the input position (1-based) of each output pixel
     left = torch.floor(u - width / 2)
     taps = math.ceil(width) + 2
-    taps_offsets = torch.arange(taps, dtype=torch.float64, device="cpu")
-    index = left[:, None] + taps_offsets[None, :]  # [out, taps]
+    offsets = torch.arange(taps, dtype=torch.float64, device="cpu")
+    index = left[:, None] + offsets[None, :]  # [out, taps]
     weights = stretch * cubic(stretch * (u[:, None] - index))
     weights = weights / weights.sum(dim=1, keepdim=True)
     # Mirror out-of-range taps back into the image (MATLAB's "symmetric" padding).
