@@ -47,7 +47,7 @@ def figure(model, critic, path: str) -> None:
     the best four candidates, transferred photo (each shown at 96 pixels)."""
     from ganzoo.editing import session
     from ganzoo.editing.constraints import Constraints
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     photo = crops(1)[0]
     mask = torch.zeros(1, 96, 96)

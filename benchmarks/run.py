@@ -41,9 +41,9 @@ def setup(name: str, suite: str, mode: str, device: str):
     import torch
 
     import ganzoo
-    from ganzoo import plugins
-    from ganzoo.registry import load_ref
-    from ganzoo.structure import structure
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.plugin.registry import load_ref
+    from ganzoo.config.structure import structure
     from ganzoo.testing import items_of
     from ganzoo.training.context import StepContext
     from ganzoo.training.lifecycle import prepare
@@ -99,9 +99,9 @@ def loader_rate(name: str, workers: int, batches: int) -> dict:
     """Images per second of the training data loader alone (after one warm-up batch)."""
     import torch
 
-    from ganzoo import plugins
-    from ganzoo.registry import load_ref
-    from ganzoo.structure import structure
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.plugin.registry import load_ref
+    from ganzoo.config.structure import structure
     from ganzoo.training.data_order import step_loader
 
     from .configs import LOADERS

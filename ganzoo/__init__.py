@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ganzoo._version import __version__
 
-from .errors import (
+from ganzoo import _aliases
+
+_aliases.install()
+
+from ganzoo.base.errors import (
     CheckpointError,
     DataError,
     GanzooError,
@@ -20,9 +24,9 @@ from .errors import (
     UnknownNameError,
     WriteError,
 )
-from .hookspecs import hookimpl
-from .recipe import Recipe
-from .train_config import (
+from ganzoo.plugin.hookspecs import hookimpl
+from ganzoo.config.recipe import Recipe
+from ganzoo.config.train_config import (
     LR_SCHEDULES,
     AdversarialTrainConfig,
     TrainConfig,
@@ -32,7 +36,7 @@ from .train_config import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import GANModel
+    from ganzoo.nn.model import GANModel
 
 __all__ = [
     "AdversarialTrainConfig", "CheckpointError", "DataError", "GANModel", "GanzooError",
@@ -47,9 +51,9 @@ __all__ = [
 # them that does not start with "_". Plugins import nothing else from ganzoo (a test checks
 # plugins/ and examples/); docs/plugins.md lists them. Everything else may change any release.
 PUBLIC_MODULES = (
-    "ganzoo.hookspecs", "ganzoo.registry", "ganzoo.plugins", "ganzoo.errors", "ganzoo.kinds",
-    "ganzoo.model", "ganzoo.blocks", "ganzoo.losses", "ganzoo.images", "ganzoo.io",
-    "ganzoo.safe_pickle", "ganzoo.bundle", "ganzoo.hub", "ganzoo.export", "ganzoo.testing",
+    "ganzoo.plugin.hookspecs", "ganzoo.plugin.registry", "ganzoo.plugin.manager", "ganzoo.base.errors", "ganzoo.nn.kinds",
+    "ganzoo.nn.model", "ganzoo.nn.blocks", "ganzoo.nn.losses", "ganzoo.base.images", "ganzoo.base.io",
+    "ganzoo.base.safe_pickle", "ganzoo.hub.bundle", "ganzoo.hub.loading", "ganzoo.apps.export", "ganzoo.testing",
     "ganzoo.data", "ganzoo.metrics", "ganzoo.editing", "ganzoo.training.context",
     "ganzoo.training.schedules",
 )
@@ -57,23 +61,23 @@ PUBLIC_MODULES = (
 
 def list_names(kind: str, pattern: str | None = None) -> list[str]:
     """Registered names of ``kind`` (``"architectures"``, ``"losses"``, ...), shell wildcards ok."""
-    from . import plugins
+    import ganzoo.plugin.manager as plugins
 
     return plugins.registry(kind).names(pattern)
 
 
 def get(kind: str, name: str):
     """The registry entry ``name`` of ``kind``; an :class:`UnknownNameError` with suggestions."""
-    from . import plugins
+    import ganzoo.plugin.manager as plugins
 
     return plugins.registry(kind).get(name)
 
 
 def create(architecture: str, **config: Any):
     """A freshly initialised model of ``architecture``; keyword arguments override its config."""
-    from . import plugins
-    from .structure import structure
-    from .bundle import build_model
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.config.structure import structure
+    from ganzoo.hub.bundle import build_model
 
     entry = plugins.registry("architectures").get(architecture)
     try:
@@ -93,7 +97,7 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
     stand-in that says how to load them), never randomly initialised. Extra keyword arguments (``cache_dir``, ``token``,
     ``force_download``, ``local_files_only``) go to ``huggingface_hub``.
     """
-    from .hub import load as _load
+    from ganzoo.hub.loading import load as _load
 
     return _load(name_or_path, revision=revision, components=components, device=device,
                  **download)
@@ -102,7 +106,7 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
 def train(recipe: str | Recipe, out: str | None = None, *, overrides=(), progress: bool = True):
     """Train a recipe (a path or a :class:`Recipe`) into the run directory ``out``;
     ``overrides`` (``"train.steps=10"``, as ``--set``) apply to either."""
-    from .training.loop import train as _train
+    from ganzoo.training.loop import train as _train
 
     if not isinstance(recipe, Recipe):
         recipe = Recipe.from_toml(recipe, overrides)
@@ -117,11 +121,11 @@ _KINDS = ("LatentGenerator", "ConditionalGenerator", "TextToImage", "Translator"
 
 def __getattr__(name: str) -> Any:
     if name == "GANModel":
-        from .model import GANModel
+        from ganzoo.nn.model import GANModel
 
         return GANModel
     if name in _KINDS:
-        from . import kinds
+        import ganzoo.nn.kinds as kinds
 
         return getattr(kinds, name)
     raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from .cli import main
+from ganzoo.apps.cli import main
 
 main()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import attrs
 import torch
 
-from .kinds import (
+from ganzoo.nn.kinds import (
     ConditionalGenerator,
     ContinuousInput,
     DiscreteInput,
@@ -21,7 +21,7 @@ from .kinds import (
     Translator,
     kind_of,
 )
-from .model import GANModel
+from ganzoo.nn.model import GANModel
 
 Check = Callable[[GANModel], None]
 

@@ -25,22 +25,22 @@ import pytest
 def check_kind(model) -> list:
     """Run every named check of ``model``'s kind (:mod:`ganzoo._conformance`), each on its own:
     a list of ``CheckResult(name, passed, message)``."""
-    from ._conformance import check_kind as run
+    from ganzoo._conformance import check_kind as run
 
     return run(model)
 
 
 def assert_kind(model) -> None:
     """An ``AssertionError`` naming every check of ``model``'s kind that fails."""
-    from ._conformance import assert_kind as run
+    from ganzoo._conformance import assert_kind as run
 
     run(model)
 
 
 def tiny_config(name: str, **overrides: Any) -> Any:
     """The architecture's config at its registered ``tiny`` overrides (and ``overrides``)."""
-    from . import plugins
-    from .structure import structure
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.config.structure import structure
 
     entry = plugins.registry("architectures").get(name)
     return structure({**entry.tiny, **overrides}, entry.config_cls, section="model")
@@ -48,7 +48,7 @@ def tiny_config(name: str, **overrides: Any) -> Any:
 
 def tiny_model(name: str, **overrides: Any):
     """A freshly built model of ``name`` at its tiny config, on CPU."""
-    from .bundle import build_model
+    from ganzoo.hub.bundle import build_model
 
     return build_model(name, tiny_config(name, **overrides))
 
@@ -65,12 +65,12 @@ def train_steps(model, trainer: str, batch: dict, steps: int = 1, **train_overri
 
     import torch
 
-    from . import plugins
-    from .registry import load_ref
-    from .structure import structure
-    from .train_config import TrainConfig
-    from .training.context import StepContext
-    from .training.lifecycle import check_first_batch, prepare
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.plugin.registry import load_ref
+    from ganzoo.config.structure import structure
+    from ganzoo.config.train_config import TrainConfig
+    from ganzoo.training.context import StepContext
+    from ganzoo.training.lifecycle import check_first_batch, prepare
 
     entry = plugins.registry("trainers").get(trainer)
     cfg = structure({"device": "cpu", "amp": "none", **train_overrides},
@@ -102,9 +102,9 @@ def check_architecture(name: str, tmp_path: Path, **overrides: Any) -> None:
     import attrs
     import torch
 
-    from . import plugins
-    from .model import GANModel
-    from .bundle import state_tensors
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.nn.model import GANModel
+    from ganzoo.hub.bundle import state_tensors
 
     entry = plugins.registry("architectures").get(name)
     assert attrs.has(entry.config_cls), f"{name}: config_cls must be an attrs class"
@@ -158,7 +158,7 @@ def check_architecture(name: str, tmp_path: Path, **overrides: Any) -> None:
 @pytest.fixture
 def ganzoo_plugins():
     """Fresh plugin state for the test; anything registered in it is forgotten afterwards."""
-    from . import plugins
+    import ganzoo.plugin.manager as plugins
 
     plugins.reset()
     yield plugins

@@ -41,7 +41,7 @@ def tiny_recipe(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli():
     """Invoke ``ganzoo ARGS...`` in-process; returns click's Result (output, exit_code)."""
-    from ganzoo.cli import cli as command
+    from ganzoo.apps.cli import cli as command
 
     runner = CliRunner()
 

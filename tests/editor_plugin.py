@@ -27,7 +27,7 @@ def brighten(model, amount, output) -> None:
     """Draw 4 images of MODEL, brightened by AMOUNT."""
     import torch
 
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     net = ganzoo.load(model)
     with torch.no_grad():

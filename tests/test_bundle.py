@@ -12,7 +12,7 @@ from conftest import TINY_DIGITS, write_recipe
 
 import ganzoo
 from ganzoo import CheckpointError, GANModel
-from ganzoo.bundle import load_bundle, state_tensors, write_bundle
+from ganzoo.hub.bundle import load_bundle, state_tensors, write_bundle
 
 
 @pytest.fixture

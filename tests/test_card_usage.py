@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganzoo.bundle import index_of
-from ganzoo.card import make_card
+from ganzoo.hub.bundle import index_of
+from ganzoo.hub.card import make_card
 from ganzoo.testing import tiny_model
 
 #: Overrides that give a tiny model something to use (StackGAN: words in its vocabulary).

@@ -13,7 +13,7 @@ import torch
 
 import ganzoo
 from ganzoo import CheckpointError
-from ganzoo.convert import convert_file, read_state_dict
+from ganzoo.hub.convert import convert_file, read_state_dict
 
 CONVERTER = '''
 import ganzoo

@@ -15,7 +15,7 @@ from unpaired_fixtures import ReferenceResnetGenerator, make_unpaired, randomise
 
 import ganzoo
 from ganzoo import CheckpointError, GanzooError, Recipe, RecipeError
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.testing import check_architecture, tiny_model, train_steps
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from ganzoo.training.loop import resume, train
@@ -129,7 +129,7 @@ def test_the_pool_never_returns_a_stored_image_of_another_size():
 
 
 def test_reference_defaults_and_one_adam_per_side():
-    from ganzoo.structure import structure
+    from ganzoo.config.structure import structure
     from ganzoo.training.context import StepContext
     from ganzoo_cyclegan.config import CycleGANTrainConfig
     from ganzoo_cyclegan.train import optimizers

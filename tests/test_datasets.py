@@ -16,7 +16,7 @@ from PIL import Image
 import data_fixtures
 from ganzoo.data import CelebAConfig, DigitsConfig, ImageFolderConfig
 from ganzoo.data import celeba, digits, folder
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 
 def check_image(image: torch.Tensor, channels: int, resolution: int) -> None:

@@ -14,7 +14,7 @@ from paired_fixtures import make_aligned
 
 import ganzoo
 from ganzoo import Recipe
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.training.data_order import StepBatches
 from ganzoo.training.loop import train
 

@@ -80,9 +80,9 @@ def run_blocks(path, found, tmp_path):
 
 
 def test_the_hook_reference_in_docs_is_generated_from_the_hookspecs():
-    from ganzoo.docs_reference import BEGIN, END, hook_reference
+    from ganzoo.apps.docs_reference import BEGIN, END, hook_reference
 
     text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     section = text[text.index(BEGIN): text.index(END) + len(END)]
     assert section == hook_reference(), ("docs/plugins.md is out of date: run "
-                                         "`python -m ganzoo.docs_reference docs/plugins.md`")
+                                         "`python -m ganzoo.apps.docs_reference docs/plugins.md`")

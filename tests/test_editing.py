@@ -7,7 +7,7 @@ import torch
 
 import ganzoo
 from ganzoo.editing import attributes, latent, measure, projection
-from ganzoo.errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import TINY_DIGITS
 
-from ganzoo.cli import cli
+from ganzoo.apps.cli import cli
 
 FULL = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -127,10 +127,10 @@ def test_metrics_append_on_a_full_disk(finished_run, tmp_path, monkeypatch):
 def test_fsync_failing_on_a_full_disk_keeps_the_previous_file(finished_run, tmp_path, site,
                                                               monkeypatch):
     """Delayed allocation: the data is accepted and the full disk shows at fsync."""
-    from ganzoo.errors import WriteError
+    from ganzoo.base.errors import WriteError
 
     if site == "report":
-        from ganzoo.report import write_report
+        from ganzoo.apps.report import write_report
 
         target = tmp_path / "report.html"
         write_report(finished_run, target)
@@ -146,7 +146,7 @@ def test_fsync_failing_on_a_full_disk_keeps_the_previous_file(finished_run, tmp_
         action = lambda: axes.save(folder)  # noqa: E731
     else:  # what `ganzoo convert` and `ganzoo export`'s bundle side write
         import ganzoo
-        from ganzoo.bundle import write_bundle
+        from ganzoo.hub.bundle import write_bundle
 
         model = ganzoo.load(finished_run)
         folder = write_bundle(model, tmp_path / "bundle", components="inference")

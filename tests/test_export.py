@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.export import TOLERANCE, ExportError, export_onnx
+from ganzoo.apps.export import TOLERANCE, ExportError, export_onnx
 from ganzoo.testing import tiny_model
 
 onnx = pytest.importorskip("onnx")

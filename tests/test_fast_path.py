@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo import plugins
-from ganzoo.registry import load_ref
-from ganzoo.structure import structure
+import ganzoo.plugin.manager as plugins
+from ganzoo.plugin.registry import load_ref
+from ganzoo.config.structure import structure
 from ganzoo.testing import items_of, tiny_config
 from ganzoo.training.context import StepContext
 from ganzoo.training.lifecycle import prepare
@@ -67,7 +67,7 @@ def test_compiled_networks_keep_the_eager_numerics():
 
 def test_compile_keeps_the_names_of_checkpoints_and_weights(tiny_recipe, tmp_path):
     from ganzoo import Recipe
-    from ganzoo.bundle import state_tensors
+    from ganzoo.hub.bundle import state_tensors
     from ganzoo.training.loop import _Session
 
     session = _Session(Recipe.from_toml(tiny_recipe, ["train.compile=true"]), tmp_path)

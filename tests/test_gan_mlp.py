@@ -39,7 +39,7 @@ def test_the_networks_are_mlps_on_flattened_images():
 def test_the_minimax_loss_is_goodfellows_value_function_on_logits():
     entry = ganzoo.get("losses", "minimax")
     assert entry.kind == "adversarial"
-    from ganzoo.registry import load_ref
+    from ganzoo.plugin.registry import load_ref
 
     d, g = load_ref(entry.fn), load_ref(entry.g_fn)
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])

@@ -20,9 +20,9 @@ import torch
 
 import ganzoo
 import golden_common as golden
-from ganzoo import plugins
-from ganzoo.registry import load_ref
-from ganzoo.structure import structure
+import ganzoo.plugin.manager as plugins
+from ganzoo.plugin.registry import load_ref
+from ganzoo.config.structure import structure
 from ganzoo.training.context import StepContext
 
 #: "Within fp32 tolerance", measured rather than guessed: the recorder trains the reference twice,

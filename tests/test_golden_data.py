@@ -16,9 +16,9 @@ import torch
 from safetensors import safe_open
 
 import golden_common as golden
-from ganzoo import plugins
-from ganzoo.registry import load_ref
-from ganzoo.structure import structure
+import ganzoo.plugin.manager as plugins
+from ganzoo.plugin.registry import load_ref
+from ganzoo.config.structure import structure
 
 
 def _fixture(name: str) -> tuple[dict[str, torch.Tensor], dict]:

@@ -1,4 +1,4 @@
-"""Generic grids: --nrow, and traversal grids of any declared input (ganzoo.grids)."""
+"""Generic grids: --nrow, and traversal grids of any declared input (ganzoo.apps.grids)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PIL import Image
 
 import ganzoo
 from ganzoo import ContinuousInput, DiscreteInput, GanzooError, LatentGenerator
-from ganzoo.grids import traversal
+from ganzoo.apps.grids import traversal
 from ganzoo.testing import tiny_model
 
 
@@ -123,7 +123,7 @@ def test_metrics_refuse_a_model_of_the_wrong_kind_in_one_line():
 
 def test_the_demo_page_sets_each_declared_input():
     gradio = pytest.importorskip("gradio")
-    from ganzoo.serve import Demo, build_app, to_pil
+    from ganzoo.apps.serve import Demo, build_app, to_pil
 
     model = Codes()
     page = Demo(model).sample(0, 2, values={"digit": "3", "c": [0.5, -0.5]})

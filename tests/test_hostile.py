@@ -148,7 +148,7 @@ def case_embeddings_of_strings(tmp):
     import numpy as np
 
     path = tmp / "emb.npy"
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
     from ganzoo.testing import tiny_model
 
     np.save(path, np.array([["a", "b"]]))
@@ -213,7 +213,7 @@ def a_file(tmp):
 
 
 def case_resume_bundle_whose_recipe_names_a_base(tmp):
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
     from ganzoo.testing import tiny_model
 
     (tmp / "src").mkdir()
@@ -263,7 +263,7 @@ def _override_case(text, words):
 
 @_isolated
 def case_bundle_training_recipe_that_is_a_fifo(tmp):
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
     from ganzoo.testing import tiny_model
 
     (tmp / "src").mkdir()
@@ -312,7 +312,7 @@ def _tree(root: Path) -> set[str]:
 
 RUN = """
 import sys
-from ganzoo.cli import main
+from ganzoo.apps.cli import main
 main(sys.argv[1:])
 """
 
@@ -321,7 +321,7 @@ def _ganzoo(args: list, tmp: Path, isolated: bool) -> tuple[int, str]:
     if not isolated:
         from click.testing import CliRunner
 
-        from ganzoo.cli import cli
+        from ganzoo.apps.cli import cli
 
         result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
         return result.exit_code, result.output
@@ -369,8 +369,8 @@ def test_out_slash_is_refused_without_a_lock_in_it(tiny_recipe, cli):
 def test_writes_inside_a_locked_run_never_re_create_its_folder(tmp_path):
     import shutil
 
-    from ganzoo.errors import WriteError
-    from ganzoo.io import atomic_write_text
+    from ganzoo.base.errors import WriteError
+    from ganzoo.base.io import atomic_write_text
     from ganzoo.training import rundir
 
     run = tmp_path / "run"
@@ -407,12 +407,12 @@ def test_published_files_get_the_usual_mode(tmp_path):
 
     from safetensors.torch import save_file
 
-    import ganzoo.io
-    from ganzoo.io import atomic_write_with
+    import ganzoo.base.io
+    from ganzoo.base.io import atomic_write_with
 
     target = tmp_path / "model.safetensors"
     atomic_write_with(target, lambda tmp: save_file({"w": torch.zeros(2)}, str(tmp)))
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~ganzoo.io._UMASK
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~ganzoo.base.io._UMASK
 
 
 # -- 8. silently wrong images and weights ---------------------------------------------------
@@ -432,7 +432,7 @@ def _png_claiming(width: int, height: int) -> bytes:
 
 def test_a_png_claiming_144_mpixels_is_refused_before_decoding(tmp_path):
     from ganzoo.data.images import load_image
-    from ganzoo.errors import DataError
+    from ganzoo.base.errors import DataError
 
     path = tmp_path / "bomb.png"
     path.write_bytes(_png_claiming(12000, 12000))
@@ -475,7 +475,7 @@ def test_weights_of_the_wrong_dtype_or_nan_are_refused(tmp_path, dtype):
     from safetensors.torch import load_file, save_file
 
     import ganzoo
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
     from ganzoo.testing import tiny_model
 
     folder = write_bundle(tiny_model("dcgan"), tmp_path / "b", components="inference")
@@ -506,7 +506,7 @@ def test_a_mis_shaped_pix2pix_tensor_is_one_line_naming_it(tmp_path, cli):
 
 
 def test_an_empty_inception_weights_file_is_one_line(tmp_path, monkeypatch):
-    from ganzoo.errors import GanzooError
+    from ganzoo.base.errors import GanzooError
     from ganzoo.metrics.inception import ENV, InceptionFeatures
 
     (tmp_path / "weights.pth").write_bytes(b"")

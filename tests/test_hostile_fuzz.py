@@ -59,7 +59,7 @@ def _edit(tree: dict, data) -> dict:
 
 @pytest.fixture(scope="module")
 def tiny_bundle(tmp_path_factory):
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
     from ganzoo.testing import tiny_model
 
     return write_bundle(tiny_model("dcgan"), tmp_path_factory.mktemp("b") / "bundle",
@@ -131,7 +131,7 @@ def test_fuzzed_checkpoint_metadata_resumes_or_is_one_line(trained_run, tmp_path
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from ganzoo.cli import cli
+    from ganzoo.apps.cli import cli
 
     run = Path(tempfile.mkdtemp(dir=tmp_path)) / "r"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("weights"))
@@ -234,7 +234,7 @@ def test_damaged_checkpoint_metadata_is_one_line_naming_the_file(trained_run, tm
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from ganzoo.cli import cli
+    from ganzoo.apps.cli import cli
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("weights"))

@@ -14,7 +14,7 @@ from hub_server import publish, start_hub, use_hub
 
 import ganzoo
 from ganzoo import CheckpointError
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 
 
 def bundle_files(folder: Path) -> dict[str, bytes]:
@@ -154,7 +154,7 @@ def test_resume_from_a_hub_repo_continues_exactly(run_dir, hub, tmp_path, cli):
     for key, value in state_tensors(ganzoo.load(str(straight), components="all")).items():
         assert torch.equal(value, resumed[key]), key
     # A bundle saved for inference only cannot be resumed, and says why.
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
 
     write_bundle(ganzoo.load(str(run_dir)), tmp_path / "inference", components="inference")
     bad = cli("run", "--resume", tmp_path / "inference", "--out", tmp_path / "x")
@@ -174,7 +174,7 @@ def test_a_published_repo_takes_precedence_over_the_third_party_url(run_dir, hub
         def register_weights(self, registry):
             for name, repo in (("published", "org/official"), ("unpublished", "org/absent")):
                 registry.add(name=name, architecture="dcgan", source=repo, url=unreachable,
-                             converter="ganzoo.losses:l1")
+                             converter="ganzoo.nn.losses:l1")
 
     ganzoo_plugins.register_plugin(Weights(), "precedence")
     assert torch.equal(samples(ganzoo.load("published")), samples(ganzoo.load(str(run_dir))))
@@ -188,7 +188,7 @@ def test_official_weights_load_offline_from_the_converted_cache(run_dir, hub, ga
     answer is "offline mode is on", which no message match expected."""
     import shutil
 
-    from ganzoo.convert import converted_folder
+    from ganzoo.hub.convert import converted_folder
 
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
 
@@ -196,7 +196,7 @@ def test_official_weights_load_offline_from_the_converted_cache(run_dir, hub, ga
         @ganzoo.hookimpl
         def register_weights(self, registry):
             registry.add(name="official", architecture="dcgan", source="org/not-yet-published",
-                         url="http://127.0.0.1:9/official.pth", converter="ganzoo.losses:l1")
+                         url="http://127.0.0.1:9/official.pth", converter="ganzoo.nn.losses:l1")
 
     ganzoo_plugins.register_plugin(Weights(), "official")
     entry = ganzoo.get("weights", "official")

@@ -295,7 +295,7 @@ def test_edit_brush_errors_are_one_line(cli, tmp_path):
                  "--color", tmp_path / "small.png", "-o", tmp_path / "out")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "small.png" in result.output and "20x20 but the image is 48x40" in result.output
-    from ganzoo.bundle import write_bundle
+    from ganzoo.hub.bundle import write_bundle
 
     write_bundle(ganzoo.create("pix2pix", **ganzoo.get("architectures", "pix2pix").tiny),
                  tmp_path / "translator")

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganzoo.errors import DataError
-from ganzoo.images import as_batch, save_grid
+from ganzoo.base.errors import DataError
+from ganzoo.base.images import as_batch, save_grid
 
 
 def test_every_input_kind_gives_the_same_batch(tmp_path):
@@ -48,7 +48,7 @@ def test_save_grid_round_trips_pixel_values(tmp_path):
 def test_one_grayscale_image_without_padding_is_written_as_grayscale(tmp_path):
     from PIL import Image
 
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     image = torch.linspace(-1, 1, 12).view(1, 1, 3, 4)
     written = Image.open(save_grid(image, tmp_path / "g.png", nrow=1, padding=0))

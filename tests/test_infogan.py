@@ -14,7 +14,7 @@ from conftest import RECIPES, write_recipe
 
 import ganzoo
 from ganzoo import ContinuousInput, DiscreteInput, GanzooError, Recipe
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.metrics import evaluate
 from ganzoo.metrics.codes import matched_accuracy
 from ganzoo.testing import check_architecture, tiny_model, train_steps
@@ -175,7 +175,7 @@ class _CodedDigits(ganzoo.LatentGenerator):
 
 
 def test_code_accuracy_recovers_a_permuted_code():
-    data = ganzoo.plugins.registry("datasets").get("digits")
+    data = ganzoo.plugin.manager.registry("datasets").get("digits")
     from ganzoo.data.digits import build
     from ganzoo.data.configs import DigitsConfig
 

@@ -11,7 +11,7 @@ from conftest import RECIPES, TINY_DIGITS, write_recipe
 
 import ganzoo
 from ganzoo import Recipe, RecipeError, TrainConfig
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.testing import tiny_model, train_steps
 from ganzoo.training import checkpoint, loop
 from ganzoo.training.checkpoint import CHECKPOINT_NAME
@@ -304,7 +304,7 @@ def test_nan_before_the_first_checkpoint_claims_no_checkpoint(tiny_recipe, tmp_p
 # -- ganzoo.load, ganzoo.train, ganzoo show ---------------------------------------------------
 def test_load_leaves_the_discriminator_out_unless_asked_and_says_how_to_get_it(tiny_recipe,
                                                                                tmp_path):
-    from ganzoo.bundle import NotLoaded, write_bundle
+    from ganzoo.hub.bundle import NotLoaded, write_bundle
 
     run_dir = tmp_path / "run"
     ganzoo.train(Recipe.from_toml(tiny_recipe), run_dir, overrides=["train.steps=2"],

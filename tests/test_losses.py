@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganzoo import losses
+import ganzoo.nn.losses as losses
 
 
 REAL = torch.tensor([2.0, -1.0])

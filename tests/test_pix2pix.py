@@ -13,7 +13,7 @@ from PIL import Image
 
 import ganzoo
 from ganzoo import CheckpointError, Recipe
-from ganzoo.blocks import PatchDiscriminator, PixelDiscriminator, patch_receptive_field
+from ganzoo.nn.blocks import PatchDiscriminator, PixelDiscriminator, patch_receptive_field
 from ganzoo.testing import check_architecture, tiny_model
 from ganzoo_pix2pix.convert import from_reference
 
@@ -142,7 +142,7 @@ def test_the_step_uses_lambda_l1_and_the_scheduled_rates():
     batch = model.example_batch(2, generator=torch.Generator().manual_seed(0))
     from types import SimpleNamespace
 
-    from ganzoo.structure import structure
+    from ganzoo.config.structure import structure
     from ganzoo.training.context import StepContext
     from ganzoo.training.lifecycle import check_first_batch, prepare
     from ganzoo_pix2pix.config import Pix2PixTrainConfig

@@ -13,8 +13,8 @@ import pytest
 from plugin_fixtures import install_fake, site  # noqa: F401 - site is a fixture
 
 import ganzoo
-from ganzoo import plugins
-from ganzoo.errors import DuplicateNameError, PluginError
+import ganzoo.plugin.manager as plugins
+from ganzoo.base.errors import DuplicateNameError, PluginError
 
 
 def one_line(error: BaseException) -> str:
@@ -160,8 +160,8 @@ def test_one_plugin_registering_a_name_twice_says_so(site):
         import ganzoo
         @ganzoo.hookimpl
         def register_losses(registry):
-            registry.add(name="my-l1", kind="reconstruction", fn="ganzoo.losses:l1")
-            registry.add(name="my-l1", kind="reconstruction", fn="ganzoo.losses:l2")
+            registry.add(name="my-l1", kind="reconstruction", fn="ganzoo.nn.losses:l1")
+            registry.add(name="my-l1", kind="reconstruction", fn="ganzoo.nn.losses:l2")
     ''')
     with pytest.raises(DuplicateNameError) as info:
         plugins.registry("losses")
@@ -219,8 +219,8 @@ def test_an_in_process_plugin_that_is_broken_raises_and_changes_nothing(ganzoo_p
     class Twice:
         @ganzoo.hookimpl
         def register_losses(self, registry):
-            registry.add(name="twice", kind="reconstruction", fn="ganzoo.losses:l1")
-            registry.add(name="twice", kind="reconstruction", fn="ganzoo.losses:l1")
+            registry.add(name="twice", kind="reconstruction", fn="ganzoo.nn.losses:l1")
+            registry.add(name="twice", kind="reconstruction", fn="ganzoo.nn.losses:l1")
 
     before = plugins.registry("losses").names()
     with pytest.raises(DuplicateNameError,
@@ -235,7 +235,7 @@ def test_the_allow_list_loads_only_the_named_plugins(site, monkeypatch):
         import ganzoo
         @ganzoo.hookimpl
         def register_losses(registry):
-            registry.add(name="allowed-l1", kind="reconstruction", fn="ganzoo.losses:l1")
+            registry.add(name="allowed-l1", kind="reconstruction", fn="ganzoo.nn.losses:l1")
     ''')
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "ganzoo")  # ganzoo's own plugins only
     plugins.reset()
@@ -284,7 +284,7 @@ def test_the_command_line_says_each_broken_plugin_in_one_line(site, tmp_path):
 def _ref_fields():
     import attrs
 
-    from ganzoo.registry import REGISTRY_KINDS, _checks_ref
+    from ganzoo.plugin.registry import REGISTRY_KINDS, _checks_ref
 
     return [(kind, f.name) for kind, cls in REGISTRY_KINDS.items() for f in attrs.fields(cls)
             if _checks_ref(f.validator)]
@@ -293,7 +293,7 @@ def _ref_fields():
 def _minimal(kind: str) -> dict:
     from ganzoo.data.configs import DigitsConfig
 
-    ref = "ganzoo.losses:l1"
+    ref = "ganzoo.nn.losses:l1"
     return {
         "architectures": dict(config_cls=DigitsConfig, build=ref, trainer="gan"),
         "losses": dict(kind="adversarial", fn=ref, g_fn=ref),
@@ -310,7 +310,7 @@ def _minimal(kind: str) -> dict:
 @pytest.mark.parametrize("kind, field", _ref_fields(), ids="-".join)
 def test_every_reference_field_has_its_module_checked_at_registration(ganzoo_plugins, kind,
                                                                       field):
-    fields = _minimal(kind) | {field: "ganzoo.lossez:l1"}
+    fields = _minimal(kind) | {field: "ganzoo.nn.lossez:l1"}
 
     class Plugin:
         pass
@@ -322,14 +322,14 @@ def test_every_reference_field_has_its_module_checked_at_registration(ganzoo_plu
     with pytest.raises(PluginError) as info:
         plugins.register_plugin(Plugin(), "typo")
     assert one_line(info.value).endswith(
-        f"{field}='ganzoo.lossez:l1': no module named 'ganzoo.lossez' (did you mean "
-        "'ganzoo.losses'?)")
+        f"{field}='ganzoo.nn.lossez:l1': no module named 'ganzoo.nn.lossez' (did you mean "
+        "'ganzoo.nn.losses'?)")
     # ...and every registry's minimal entry is valid, so the typo is what the test catches.
-    fields[field] = "ganzoo.losses:l1"
+    fields[field] = "ganzoo.nn.losses:l1"
     plugins.register_plugin(Plugin(), "fine")
 
 
 def test_every_registry_has_a_reference_field_under_test():
-    from ganzoo.registry import REGISTRY_KINDS
+    from ganzoo.plugin.registry import REGISTRY_KINDS
 
     assert {kind for kind, _ in _ref_fields()} == set(REGISTRY_KINDS)

@@ -13,8 +13,9 @@ import pytest
 from plugin_fixtures import install_fake, site  # noqa: F401 - site is a fixture
 
 import ganzoo
-from ganzoo import hookspecs, plugins
-from ganzoo.errors import DuplicateNameError, PluginError, UnknownNameError
+import ganzoo.plugin.hookspecs as hookspecs
+import ganzoo.plugin.manager as plugins
+from ganzoo.base.errors import DuplicateNameError, PluginError, UnknownNameError
 
 
 KITCHEN_SINK = '''
@@ -28,7 +29,7 @@ def register_architectures(registry):
 
 @ganzoo.hookimpl
 def register_losses(registry):
-    registry.add(name="sink-l1", kind="reconstruction", fn="ganzoo.losses:l1")
+    registry.add(name="sink-l1", kind="reconstruction", fn="ganzoo.nn.losses:l1")
 
 @ganzoo.hookimpl
 def register_trainers(registry):
@@ -40,7 +41,7 @@ def register_datasets(registry):
 
 @ganzoo.hookimpl
 def register_metrics(registry):
-    registry.add(name="sink-metric", compute="ganzoo.losses:l2")
+    registry.add(name="sink-metric", compute="ganzoo.nn.losses:l2")
 
 @ganzoo.hookimpl
 def register_weights(registry):
@@ -48,7 +49,7 @@ def register_weights(registry):
 
 @ganzoo.hookimpl
 def register_editors(registry):
-    registry.add(name="sink-editor", build="ganzoo.losses:l1")
+    registry.add(name="sink-editor", build="ganzoo.nn.losses:l1")
 
 @ganzoo.hookimpl
 def register_features(registry):
@@ -137,7 +138,7 @@ def test_unknown_registration_fields_name_the_plugin_and_field(site):
         import ganzoo
         @ganzoo.hookimpl
         def register_losses(registry):
-            registry.add(name="x", kind="reconstruction", fn="ganzoo.losses:l1", weight=2)
+            registry.add(name="x", kind="reconstruction", fn="ganzoo.nn.losses:l1", weight=2)
     ''')
     with pytest.raises(PluginError, match="ganzoo_badfield.*unknown field.*weight"):
         plugins.registry("losses")
@@ -175,7 +176,7 @@ def test_listing_supports_shell_wildcards(ganzoo_plugins):
 def test_cli_startup_does_not_import_torch(args):
     code = textwrap.dedent(f"""
         import sys
-        from ganzoo.cli import main
+        from ganzoo.apps.cli import main
         try:
             main({args!r})
         except SystemExit:
@@ -190,7 +191,7 @@ def test_cli_startup_does_not_import_torch(args):
 def test_registrars_show_the_entry_fields_as_their_signature(ganzoo_plugins):
     import inspect
 
-    from ganzoo.registry import registrar_for
+    from ganzoo.plugin.registry import registrar_for
 
     registrar = registrar_for(plugins.registry("architectures"), "p", str)
     params = inspect.signature(registrar.add).parameters

@@ -8,7 +8,7 @@ import pytest
 from conftest import RECIPES, TINY_DIGITS, write_recipe
 
 from ganzoo import Recipe, RecipeError, TrainConfig
-from ganzoo.recipe import parse_override
+from ganzoo.config.recipe import parse_override
 
 
 def recipe_with(tmp_path, change) -> str:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ganzoo import Recipe, RecipeError
-from ganzoo.recipe import load_raw
+from ganzoo.config.recipe import load_raw
 
 ABSURD = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63),

@@ -15,14 +15,14 @@ from conftest import TINY_DIGITS, write_recipe
 
 import ganzoo
 from ganzoo import Recipe, RunDirError
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from ganzoo.training.loop import resume, train
 
 SLOW_STEPS = """
 import os, sys, time
 import ganzoo_dcgan.train as t
-from ganzoo.cli import main
+from ganzoo.apps.cli import main
 original = t.train_step
 def step(batch, model, opt, ctx):
     time.sleep(float(os.environ["STEP_SLEEP"]))
@@ -149,7 +149,7 @@ def test_failed_weight_and_sample_writes_keep_old_files(tmp_path, monkeypatch, e
     import errno
 
     from ganzoo import WriteError
-    from ganzoo.io import atomic_write_text
+    from ganzoo.base.io import atomic_write_text
 
     target = tmp_path / "file.txt"
     atomic_write_text(target, "old")

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from ganzoo import Recipe, RunDirError
-from ganzoo.report import render, write_report
+from ganzoo.apps.report import render, write_report
 from ganzoo.training.context import native_amp
 from ganzoo.training.loop import train
 

@@ -1,4 +1,4 @@
-"""ganzoo.safe_pickle: data pickles are read as data, and a pickle that would run code runs nothing."""
+"""ganzoo.base.safe_pickle: data pickles are read as data, and a pickle that would run code runs nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from cub_fixtures import py2_pickle_of_strings
 
-from ganzoo import DataError, safe_pickle
-from ganzoo.safe_pickle import UnsafePickleError
+from ganzoo import DataError
+
+import ganzoo.base.safe_pickle as safe_pickle
+from ganzoo.base.safe_pickle import UnsafePickleError
 
 
 class _CreatesFile:
@@ -135,7 +137,8 @@ with open(sys.argv[1], "wb") as fh:
 _READ_LIKE_CUB = '''
 import sys
 import numpy as np
-from ganzoo import GanzooError, safe_pickle
+from ganzoo import GanzooError
+import ganzoo.base.safe_pickle as safe_pickle
 try:
     data = safe_pickle.load(sys.argv[1])
     print([int(c) for c in np.asarray(data["classes"]).reshape(-1)])  # what cub.py does

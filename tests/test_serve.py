@@ -18,7 +18,7 @@ from ganzoo.testing import tiny_model
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from ganzoo.serve import Demo, ServeError, build_app, launch, to_pil  # noqa: E402
+from ganzoo.apps.serve import Demo, ServeError, build_app, launch, to_pil  # noqa: E402
 
 # gradio's queue calls pandas options that pandas 3 deprecates: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -234,7 +234,7 @@ def test_the_command_loads_the_axes_and_serves_on_loopback(cli, axes, tmp_path, 
     """``ganzoo serve`` in-process; its launch returns at once instead of serving until Ctrl-C."""
     import urllib.request
 
-    import ganzoo.serve
+    import ganzoo.apps.serve
 
     launched = {}
 
@@ -242,7 +242,7 @@ def test_the_command_loads_the_axes_and_serves_on_loopback(cli, axes, tmp_path, 
         launched["app"], launched["options"] = app, options
         return launch(app, **{**options, "block": False})  # the real one, imported above
 
-    monkeypatch.setattr(ganzoo.serve, "launch", launch_and_return)
+    monkeypatch.setattr(ganzoo.apps.serve, "launch", launch_and_return)
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     axes.save(tmp_path / "axes")
     port = free_port()

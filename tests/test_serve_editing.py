@@ -17,7 +17,7 @@ import ganzoo
 pytest.importorskip("gradio")
 
 from ganzoo.editing.constraints import EditError  # noqa: E402
-from ganzoo.serve_editing import CANVAS, EditingDemo  # noqa: E402
+from ganzoo.apps.serve_editing import CANVAS, EditingDemo  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,7 +85,7 @@ def test_draw_a_stroke_press_edit_and_the_candidates_follow_it(photos, tmp_path,
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (Debian's chromium package; CI installs it)")
-    from ganzoo.serve import build_app, launch
+    from ganzoo.apps.serve import build_app, launch
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     app = build_app(photos, name="dcgan-photos")

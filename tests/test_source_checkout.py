@@ -40,7 +40,7 @@ def test_a_checkout_without_pip_install_registers_every_architecture_and_torch_h
     code = textwrap.dedent(f"""
         import importlib.metadata, json, sys
         import ganzoo
-        from ganzoo import plugins
+        import ganzoo.plugin.manager as plugins
         assert ganzoo.__file__.startswith({str(ROOT)!r}), ganzoo.__file__
         found = {{
             # At most the checkout's own build metadata (ganzoo.egg-info, which names the

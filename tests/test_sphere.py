@@ -48,7 +48,7 @@ def test_knn_accuracy_separates_clusters_and_not_noise():
 def map_dir(tmp_path_factory):
     from click.testing import CliRunner
 
-    from ganzoo.cli import cli as command
+    from ganzoo.apps.cli import cli as command
 
     out = tmp_path_factory.mktemp("sphere") / "map"
     result = CliRunner().invoke(command, ["edit", "sphere", "dcgan-digits", "--data", "digits",
@@ -122,7 +122,7 @@ def test_page_renders_one_point_per_image_and_hover_shows_thumbnail(map_dir):
 def test_folder_data_is_labelled_by_subfolder(tmp_path):
     from ganzoo.data.configs import DigitsConfig
     from ganzoo.data.digits import build
-    from ganzoo.images import to_uint8
+    from ganzoo.base.images import to_uint8
 
     digits = build(DigitsConfig(resolution=32), "test")
     for i in range(6):

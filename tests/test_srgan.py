@@ -14,7 +14,7 @@ from torch import nn
 
 import ganzoo
 from ganzoo import Recipe
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.testing import check_architecture, tiny_model, train_steps
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from ganzoo.training.loop import resume, train
@@ -195,7 +195,7 @@ def test_the_shipped_recipes_train_in_turn(tmp_path):
 def test_previews_still_work_after_the_memory_estimate_ran_one_on_meta():
     # The loop's memory check runs a preview on the meta device before training; the cached
     # bicubic matrices it builds must not be meta tensors when the real samples are written.
-    from ganzoo.budget import estimate
+    from ganzoo.nn.budget import estimate
 
     resize_matrix.cache_clear()
     model = tiny_model("srgan").eval()

@@ -63,7 +63,7 @@ def _photo(path, width, height, seed):
 
 def _lr_file(high_path, low_path, scale):
     from ganzoo.data.images import load_image
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     low, _ = make_pair(load_image(high_path, 3), scale)
     low_path.parent.mkdir(parents=True, exist_ok=True)

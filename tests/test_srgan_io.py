@@ -25,7 +25,7 @@ def test_the_generator_exports_to_onnx_for_any_size(tmp_path, bicubic_skip):
     pytest.importorskip("onnxscript")
     import onnxruntime as ort
 
-    from ganzoo.export import TOLERANCE, export_onnx
+    from ganzoo.apps.export import TOLERANCE, export_onnx
 
     torch.manual_seed(0)
     model = tiny_model("srgan", blocks=2, width=8, bicubic_skip=bicubic_skip).eval()
@@ -58,7 +58,7 @@ def test_ganzoo_upscale_writes_a_4x_image_and_refuses_other_models(tmp_path, cli
     tiny_model("dcgan").save_pretrained(tmp_path / "dcgan")
     from click.testing import CliRunner
 
-    from ganzoo.cli import cli as command
+    from ganzoo.apps.cli import cli as command
 
     refused = CliRunner().invoke(command, ["upscale", str(tmp_path / "dcgan"),
                                            str(tmp_path / "photo.png"), "-o",
@@ -134,7 +134,7 @@ def test_their_full_x4_generator_has_the_keys_we_map():
 
 
 def test_converted_weights_upscale_like_the_original(tmp_path):
-    from ganzoo.convert import convert_file, read_state_dict
+    from ganzoo.hub.convert import convert_file, read_state_dict
 
     theirs = _randomised(TheirSRResNet(channels=8, num_rcb=2))
     checkpoint = {"epoch": 7, "best_psnr": 31.2, "state_dict": theirs.state_dict()}

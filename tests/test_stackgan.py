@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import ganzoo
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 from ganzoo.testing import check_architecture, train_steps
 
 TINY = ganzoo.get("architectures", "stackgan").tiny
@@ -59,7 +59,7 @@ def test_conditioning_augmentation_shapes_and_values():
     assert torch.allclose(condition, mu + torch.exp(0.5 * logvar) * noise)
     assert torch.equal(ca(embedding, torch.zeros_like(noise))[0], mu)
     kl = ganzoo.get("losses", "kl")
-    from ganzoo.registry import load_ref
+    from ganzoo.plugin.registry import load_ref
 
     kl_normal = load_ref(kl.fn)
     assert kl_normal(torch.zeros(3, 4), torch.zeros(3, 4)) == 0  # N(0, I) against itself
@@ -224,8 +224,8 @@ def test_the_wrong_text_of_each_image_is_a_different_caption():
 def test_the_caption_encoder_is_pretrained_as_a_joint_embedding_then_frozen():
     from types import SimpleNamespace
 
-    from ganzoo.registry import load_ref
-    from ganzoo.structure import structure
+    from ganzoo.plugin.registry import load_ref
+    from ganzoo.config.structure import structure
     from ganzoo.testing import items_of
     from ganzoo.training.context import StepContext
     from ganzoo.training.lifecycle import prepare

@@ -9,7 +9,7 @@ import torch
 
 import ganzoo
 from ganzoo.editing.measure import thickness
-from ganzoo.errors import UnknownNameError
+from ganzoo.base.errors import UnknownNameError
 from ganzoo_tlgan.axes import Axes, AxesError, fit_axes, gram_schmidt
 
 ALPHAS = torch.linspace(-2, 2, 5)
@@ -156,7 +156,7 @@ def test_cli_interpolate_and_project(cli, tmp_path):
     assert result.exit_code == 0, result.output and (tmp_path / "interp.png").is_file()
     from ganzoo.data.configs import DigitsConfig
     from ganzoo.data.digits import build
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     real = build(DigitsConfig(resolution=32), "test").images[:1]
     save_grid(real, tmp_path / "digit.png", nrow=1)
@@ -273,7 +273,7 @@ def test_edit_attribute_from_example_folders(cli, tmp_path):
     from ganzoo.data.configs import DigitsConfig
     from ganzoo.data.digits import build
     from ganzoo.editing.measure import thickness
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     # Real digits split by measured thickness: the attribute is "thick".
     real = build(DigitsConfig(resolution=32), "test").images[:60]

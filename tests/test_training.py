@@ -19,7 +19,7 @@ from ganzoo import CheckpointError, Recipe, RunDirError, TrainingDiverged
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from ganzoo.training.context import native_amp
 from ganzoo.training.loop import resume, train
-from ganzoo.bundle import state_tensors
+from ganzoo.hub.bundle import state_tensors
 
 
 def final_tensors(run_dir):
@@ -70,7 +70,7 @@ def test_same_seed_same_weights(tiny_recipe, tmp_path):
 STOP_AT_STEP = """
 import os, signal, sys
 import ganzoo_dcgan.train as t
-from ganzoo.cli import main
+from ganzoo.apps.cli import main
 original = t.train_step
 def step(batch, model, opt, ctx):
     if ctx.step == {step}:

@@ -117,7 +117,7 @@ def main() -> int:
 
     from ganzoo.data.configs import PhotoPairsConfig
     from ganzoo.data.paired import build_photos
-    from ganzoo.structure import structure
+    from ganzoo.config.structure import structure
 
     cfg = structure({k: v for k, v in DATA.items() if k != "dataset"}, PhotoPairsConfig,
                     section="data")

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from ganzoo.data.configs import CelebAConfig
 from ganzoo.data.images import check_split, crop_and_resize, load_image, random_hflip
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 IMAGES = "img_align_celeba"
 PARTITIONS = "list_eval_partition.txt"

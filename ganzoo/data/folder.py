@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from ganzoo.data.configs import ImageFolderConfig
 from ganzoo.data.images import check_split, load_image, random_hflip, resize_square, verify_image
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 

@@ -12,7 +12,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 SPLITS = ("train", "test")
 

@@ -25,7 +25,7 @@ from torchvision.transforms.v2 import functional as TF
 from ganzoo.data.configs import PairedFolderConfig, PhotoPairsConfig
 from ganzoo.data.folder import find_images
 from ganzoo.data.images import check_split, load_image
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 # -- preprocessing shared by the pairs ------------------------------------------------------------
 

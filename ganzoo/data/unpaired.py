@@ -24,7 +24,7 @@ from ganzoo.data.folder import EXTENSIONS, find_images
 from ganzoo.data.images import check_split, load_image
 from ganzoo.data.paired import preprocess
 from ganzoo.data.configs import UnpairedFolderConfig
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 LAYOUT = "trainA/, trainB/ (training) and testA/, testB/ (test) folders of images"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ganzoo
 
-_LOSSES = "ganzoo.losses"
+_LOSSES = "ganzoo.nn.losses"
 
 
 @ganzoo.hookimpl

@@ -7,5 +7,5 @@ import ganzoo
 
 @ganzoo.hookimpl
 def register_commands(registry) -> None:
-    registry.add(name="new-plugin", command="ganzoo.authoring:new_plugin",
+    registry.add(name="new-plugin", command="ganzoo.plugin.authoring:new_plugin",
                  summary="Scaffold an installable plugin package.")

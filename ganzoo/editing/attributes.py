@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 
 def encode(encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,

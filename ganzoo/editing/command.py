@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import click
 
-from .. import plugins
-from ..errors import GanzooError, PluginError, UnknownNameError, closest
-from ..registry import load_ref
+import ganzoo.plugin.manager as plugins
+from ganzoo.base.errors import GanzooError, PluginError, UnknownNameError, closest
+from ganzoo.plugin.registry import load_ref
 
 
 def verbs() -> dict[str, tuple[str, str]]:

@@ -20,7 +20,7 @@ import attrs
 import torch
 import torch.nn.functional as F
 
-from ..errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 #: The HOG-style edge response's defaults (the authors' HOGNet: 8 orientations, 8-pixel cells).
 ORIENTATIONS = 8

@@ -9,25 +9,25 @@ import torch
 
 
 def thickness(images: torch.Tensor) -> torch.Tensor:
-    from .measure import thickness as measured
+    from ganzoo.editing.measure import thickness as measured
 
     return measured(images)
 
 
 def slant(images: torch.Tensor) -> torch.Tensor:
-    from .measure import slant as measured
+    from ganzoo.editing.measure import slant as measured
 
     return measured(images)
 
 
 def size(images: torch.Tensor) -> torch.Tensor:
-    from .measure import size as measured
+    from ganzoo.editing.measure import size as measured
 
     return measured(images)
 
 
 def digit_class(images: torch.Tensor) -> torch.Tensor:
     """``[N, 10]`` class probabilities of the shipped digits classifier."""
-    from ..metrics.digits_classifier import load_classifier
+    from ganzoo.metrics.digits_classifier import load_classifier
 
     return load_classifier(device=images.device)(images).softmax(dim=1)

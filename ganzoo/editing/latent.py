@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 METHODS = ("linear", "spherical")
 

@@ -30,7 +30,7 @@ import attrs
 import torch
 import torch.nn.functional as F
 
-from .constraints import CELL, ORIENTATIONS, Constraints, EditError, cell_mask, edge_response, \
+from ganzoo.editing.constraints import CELL, ORIENTATIONS, Constraints, EditError, cell_mask, edge_response, \
     sketch_target
 
 
@@ -79,7 +79,7 @@ class Candidates:
 
 def check_generator(model, name: str | None = None):
     """``model`` if it is a :class:`ganzoo.LatentGenerator`, else one clear error."""
-    from ..kinds import LatentGenerator, kind_of
+    from ganzoo.nn.kinds import LatentGenerator, kind_of
 
     if not isinstance(model, LatentGenerator):
         label = name or getattr(model, "architecture", type(model).__name__)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import attrs
 import torch
 
-from .constraints import EditError
-from .latent import interpolate
+from ganzoo.editing.constraints import EditError
+from ganzoo.editing.latent import interpolate
 
 FRAMES = 16
 

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 METHODS = ("optimise", "encoder", "hybrid")
 INITS = ("scratch", "discriminator")
@@ -79,7 +79,7 @@ def discriminator_trunk(model, *, fresh: bool = False) -> nn.Sequential:
     freshly initialised (the shape to load saved weights into)."""
     import copy
 
-    from ..bundle import NotLoaded
+    from ganzoo.hub.bundle import NotLoaded
 
     names = [n for n in model.components if n not in model.generator_components]
     if not names:
@@ -151,7 +151,7 @@ def save_encoder(encoder: Encoder | GrownEncoder, path) -> None:
 
     from safetensors.torch import save_file
 
-    from ..io import atomic_write_with
+    from ganzoo.base.io import atomic_write_with
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     atomic_write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata={
@@ -166,7 +166,7 @@ def load_encoder(path, model=None) -> Encoder | GrownEncoder:
 
     from safetensors import safe_open
 
-    from ..bundle import read_tensors
+    from ganzoo.hub.bundle import read_tensors
 
     tensors = read_tensors(Path(path))
     with safe_open(str(path), "pt") as fh:
@@ -188,7 +188,7 @@ def load_encoder(path, model=None) -> Encoder | GrownEncoder:
 def _feature_fn(model, feature_weight: float):
     if not feature_weight or model.config.channels != 1:
         return None
-    from ..metrics.digits_classifier import load_classifier
+    from ganzoo.metrics.digits_classifier import load_classifier
 
     return load_classifier(device=model.device).features
 

@@ -10,10 +10,10 @@ import attrs
 import torch
 import torch.nn.functional as F
 
-from .constraints import Constraints, EditError, from_strokes
-from .manifold_edit import Candidates, EditSettings, check_generator, edit, errors, find_critic
-from .morph import Morph, morph
-from .transfer import transfer
+from ganzoo.editing.constraints import Constraints, EditError, from_strokes
+from ganzoo.editing.manifold_edit import Candidates, EditSettings, check_generator, edit, errors, find_critic
+from ganzoo.editing.morph import Morph, morph
+from ganzoo.editing.transfer import transfer
 
 #: Photos larger than this many pixels are refused (the transfer works at the photo's size).
 MAX_PIXELS = 4096 * 4096
@@ -46,7 +46,7 @@ def read_photo(path, channels: int) -> torch.Tensor:
     """``[C, H, W]`` in [-1, 1], refusing images over :data:`MAX_PIXELS`."""
     from PIL import Image
 
-    from ..images import as_batch
+    from ganzoo.base.images import as_batch
 
     try:
         with Image.open(path) as probe:
@@ -61,7 +61,7 @@ def read_photo(path, channels: int) -> torch.Tensor:
 
 def project_photo(model, photo: torch.Tensor, *, steps: int = 50, seed: int = 0):
     """``(z0, G(z0))`` of the photo resized to the generator's size (two L-BFGS starts)."""
-    from .projection import project
+    from ganzoo.editing.projection import project
 
     res = model.config.resolution
     small = F.interpolate(photo[None].float(), size=(res, res), mode="bilinear", antialias=True)
@@ -106,8 +106,8 @@ def edit_photo(model_name: str, image_path, *, color=None, sketch=None,
                out: Path) -> dict:
     """``ganzoo edit brush``: run the loop and write the results into ``out`` (atomically);
     returns what ``edit.json`` holds."""
-    from ..images import save_grid
-    from ..io import atomic_write_json
+    from ganzoo.base.images import save_grid
+    from ganzoo.base.io import atomic_write_json
 
     model, critic = load_editable(model_name)
     photo = read_photo(image_path, model.config.channels)

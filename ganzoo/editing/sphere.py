@@ -16,8 +16,8 @@ from __future__ import annotations
 import attrs
 import torch
 
-from ..errors import GanzooError
-from ..kinds import ConditionalGenerator, LatentGenerator
+from ganzoo.base.errors import GanzooError
+from ganzoo.nn.kinds import ConditionalGenerator, LatentGenerator
 
 
 @attrs.frozen(kw_only=True)
@@ -64,7 +64,7 @@ def sphere_map(model, images: torch.Tensor, labels, *, encoder, method: str = "e
                steps: int = 30, restarts: int = 1) -> SphereMap:
     """Encode ``images`` (``[N, C, H, W]`` in [-1, 1], the model's size) with ``encoder``
     (``method="encoder"``) or the hybrid projection, and place them on the sphere."""
-    from . import projection
+    from ganzoo.editing import projection
 
     check_model(model)
     labels = tuple(str(label) for label in labels)
@@ -85,15 +85,15 @@ def dataset_images(data: str, model, *, split: str = "test", limit: int | None =
     subfolder it is in (images directly in the folder are labelled ``"."``)."""
     from pathlib import Path
 
-    from ..errors import DataError
+    from ganzoo.base.errors import DataError
 
     cfg = model.config
     if data == "digits":
         if cfg.channels != 1:
             raise DataError(f"dataset 'digits' is 1-channel (grayscale) but the model draws "
                             f"{cfg.channels}-channel images; give a folder of images instead")
-        from ..data.configs import DigitsConfig
-        from ..data.digits import build
+        from ganzoo.data.configs import DigitsConfig
+        from ganzoo.data.digits import build
 
         digits = build(DigitsConfig(resolution=cfg.resolution), split)
         images, labels = digits.images, tuple(str(int(y)) for y in digits.labels)
@@ -101,8 +101,8 @@ def dataset_images(data: str, model, *, split: str = "test", limit: int | None =
         folder = Path(data)
         if not folder.is_dir():
             raise DataError(f"--data {data!r}: not 'digits' and not a folder of images")
-        from ..data.folder import EXTENSIONS, find_images
-        from ..images import as_batch
+        from ganzoo.data.folder import EXTENSIONS, find_images
+        from ganzoo.base.images import as_batch
 
         paths = find_images(folder)
         if not paths:
@@ -155,7 +155,7 @@ def write_projector(result: SphereMap, folder) -> list:
 
     from torch.utils.tensorboard import SummaryWriter
 
-    from ..io import atomic_write_with
+    from ganzoo.base.io import atomic_write_with
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ def _thumbnail_uri(image: torch.Tensor) -> str:
 
     from PIL import Image
 
-    from ..images import to_uint8
+    from ganzoo.base.images import to_uint8
 
     array = to_uint8(image).permute(1, 2, 0).numpy()
     picture = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
@@ -219,7 +219,7 @@ def write_html(result: SphereMap, path, *, title: str = "Latent sphere map"):
     except ImportError:
         raise GanzooError("the sphere map's page needs plotly: pip install 'ganzoo[map]'") from None
 
-    from ..io import atomic_write_text
+    from ganzoo.base.io import atomic_write_text
 
     fig = go.Figure()
     names = sorted(set(result.labels))
@@ -260,7 +260,7 @@ def write_png(result: SphereMap, path, *, title: str = "Latent sphere map"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_write_with
+    from ganzoo.base.io import atomic_write_with
 
     names = sorted(set(result.labels))
     cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")

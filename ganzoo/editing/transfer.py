@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .constraints import EditError
+from ganzoo.editing.constraints import EditError
 
 FLOWS = ("dis", "farneback")
 

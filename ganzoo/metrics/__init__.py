@@ -13,6 +13,6 @@ protocol. Importing this package does not import torch.
 
 from __future__ import annotations
 
-from .base import Metric, Protocol, Score, evaluate, metric_for
+from ganzoo.metrics.base import Metric, Protocol, Score, evaluate, metric_for
 
 __all__ = ["Metric", "Protocol", "Score", "evaluate", "metric_for"]

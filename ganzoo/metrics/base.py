@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..errors import GanzooError, PluginError
+from ganzoo.base.errors import GanzooError, PluginError
 
 #: Images are generated in chunks of at most this many (one call when ``n`` fits).
 GENERATE_BATCH = 500
@@ -104,8 +104,8 @@ class Metric(abc.ABC):
 
 def metric_for(name: str) -> Metric:
     """An instance of the registered metric ``name`` (an :class:`UnknownNameError` if none)."""
-    from .. import plugins
-    from ..registry import load_ref
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.plugin.registry import load_ref
 
     entry = plugins.registry("metrics").get(name)
     metric = load_ref(entry.compute)()
@@ -136,7 +136,7 @@ def evaluate(model: Any, names: list[str], *, n: int = 1000, seed: int = 0,
         raise GanzooError(f"evaluate: n must be at least 1, got {n}")
     metrics = [metric_for(name) for name in dict.fromkeys(names)]
     if isinstance(model, (str, Path)):
-        from .. import load
+        from ganzoo import load
 
         model = load(str(model), device=str(device))
     import torch
@@ -200,8 +200,8 @@ def generate_images(model: Any, n: int, *, seed: int, labels: list[int] | None =
 def _generate(model, n, seed, labels, batch_size):
     import torch
 
-    from ..kinds import LatentGenerator, Translator, describe
-    from ..model import GANModel
+    from ganzoo.nn.kinds import LatentGenerator, Translator, describe
+    from ganzoo.nn.model import GANModel
 
     if isinstance(model, GANModel) and not isinstance(model, LatentGenerator):
         hint = ("; translators are scored against held-out pairs: paired-l1, psnr, ssim"

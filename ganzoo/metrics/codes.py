@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import GanzooError
-from .base import GENERATE_BATCH, Metric, Score
+from ganzoo.base.errors import GanzooError
+from ganzoo.metrics.base import GENERATE_BATCH, Metric, Score
 
 
 def discrete_input(model: Any):
     """The model's first declared :class:`ganzoo.DiscreteInput`; a :class:`GanzooError` if none."""
-    from ..kinds import DiscreteInput, LatentGenerator
+    from ganzoo.nn.kinds import DiscreteInput, LatentGenerator
 
     kind = getattr(model, "architecture", "") or type(model).__name__
     declared = model.inputs() if isinstance(model, LatentGenerator) else ()
@@ -53,8 +53,8 @@ class CodeAccuracy(Metric):
     def compute(self, model: Any, *, n: int, seed: int, device: Any) -> Score:
         import torch
 
-        from . import digits_classifier
-        from .digits import _batched
+        from ganzoo.metrics import digits_classifier
+        from ganzoo.metrics.digits import _batched
 
         item = discrete_input(model)
         codes = [i % item.count for i in range(n)]

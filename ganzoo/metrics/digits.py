@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import GanzooError
-from .base import Metric, Score, generate_images
-from .features import FrechetDistance, KernelDistance, PrecisionRecall
+from ganzoo.base.errors import GanzooError
+from ganzoo.metrics.base import Metric, Score, generate_images
+from ganzoo.metrics.features import FrechetDistance, KernelDistance, PrecisionRecall
 
 
 class DigitsFeatures:
     """The shipped digits classifier's penultimate-layer features (64-d)."""
 
     def __init__(self):
-        from . import digits_classifier
+        from ganzoo.metrics import digits_classifier
 
         self.name = digits_classifier.NAME
         self.sha256 = digits_classifier.classifier_config()["sha256"]
         self.resizer = digits_classifier.RESIZER
 
     def extract(self, images, device):
-        from .digits_classifier import load_classifier
+        from ganzoo.metrics.digits_classifier import load_classifier
 
         net = load_classifier(device=device)
         return _batched(net.features, images, device)
@@ -69,9 +69,9 @@ class ClassAccuracy(Metric):
     def compute(self, model: Any, *, n: int, seed: int, device: Any) -> Score:
         import torch
 
-        from . import digits_classifier
+        from ganzoo.metrics import digits_classifier
 
-        from ..kinds import ConditionalGenerator
+        from ganzoo.nn.kinds import ConditionalGenerator
 
         kind = getattr(model, "architecture", "") or type(model).__name__
         num_classes = model.num_classes if isinstance(model, ConditionalGenerator) else None

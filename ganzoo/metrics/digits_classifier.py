@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import CheckpointError
-from ..io import atomic_write_json, atomic_path
+from ganzoo.base.errors import CheckpointError
+from ganzoo.base.io import atomic_write_json, atomic_path
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -171,8 +171,8 @@ def train_classifier(out_dir: str | Path, *, epochs: int | None = None) -> dict[
     ``model.safetensors`` + ``config.json`` into ``out_dir`` atomically. Returns the config."""
     from safetensors.torch import save
 
-    from ..data.configs import DigitsConfig
-    from ..data.digits import build
+    from ganzoo.data.configs import DigitsConfig
+    from ganzoo.data.digits import build
 
     hp = {**TRAINING, **({"epochs": epochs} if epochs is not None else {})}
     torch.manual_seed(hp["seed"])

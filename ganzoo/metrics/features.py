@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol as TypingProtocol
 
-from ..errors import GanzooError
-from . import stats
-from .base import Metric, Score, cached, generate_images
+from ganzoo.base.errors import GanzooError
+from ganzoo.metrics import stats
+from ganzoo.metrics.base import Metric, Score, cached, generate_images
 
 
 class FeatureExtractor(TypingProtocol):
@@ -42,8 +42,8 @@ class DigitsTrain:
 
 
 def _digits_train():
-    from ..data.configs import DigitsConfig
-    from ..data.digits import build
+    from ganzoo.data.configs import DigitsConfig
+    from ganzoo.data.digits import build
 
     return build(DigitsConfig(resolution=32), "train").images
 

@@ -13,8 +13,8 @@ import os
 import warnings
 from pathlib import Path
 
-from ..errors import GanzooError
-from .features import FrechetDistance, KernelDistance
+from ganzoo.base.errors import GanzooError
+from ganzoo.metrics.features import FrechetDistance, KernelDistance
 
 ENV = "GANZOO_INCEPTION_WEIGHTS"
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -35,7 +35,7 @@ class InceptionFeatures:
     def __init__(self):
         import torch
 
-        from .digits_classifier import sha256_of
+        from ganzoo.metrics.digits_classifier import sha256_of
 
         raw = os.environ.get(ENV, "").strip()
         if not raw:

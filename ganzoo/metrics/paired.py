@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError, GanzooError
-from .base import Metric
+from ganzoo.base.errors import DataError, GanzooError
+from ganzoo.metrics.base import Metric
 
 DATA_RANGE = 2.0  # images in [-1, 1]
 
@@ -114,7 +114,7 @@ class _PairedMetric(Metric):
     def compute(self, model, *, n: int, seed: int, device, data=None):
         from ganzoo.metrics import paired
 
-        from ganzoo.kinds import Translator, describe
+        from ganzoo.nn.kinds import Translator, describe
 
         if not isinstance(model, Translator):
             raise GanzooError(f"metric {self.name!r} compares a translator's outputs with "

@@ -16,9 +16,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ..errors import CheckpointError
-from ..io import atomic_write_with
-from ..bundle import load_into, read_tensors, state_tensors
+from ganzoo.base.errors import CheckpointError
+from ganzoo.base.io import atomic_write_with
+from ganzoo.hub.bundle import load_into, read_tensors, state_tensors
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 

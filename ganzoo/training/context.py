@@ -10,11 +10,11 @@ import attrs
 import torch
 from torch import nn
 
-from .. import plugins
-from . import distributed
-from ..registry import load_ref
-from .precision import Precision, native_amp, resolve
-from .schedules import lr_factor
+import ganzoo.plugin.manager as plugins
+from ganzoo.training import distributed
+from ganzoo.plugin.registry import load_ref
+from ganzoo.training.precision import Precision, native_amp, resolve
+from ganzoo.training.schedules import lr_factor
 
 __all__ = ["AdversarialLoss", "StepContext", "default_optimizers", "native_amp", "pick_device"]
 
@@ -33,7 +33,7 @@ def pick_device(name: str) -> torch.device:
     if name != "auto":
         device = torch.device(name)
         if device.type == "cuda" and not torch.cuda.is_available():
-            from ..errors import RecipeError
+            from ganzoo.base.errors import RecipeError
 
             raise RecipeError(f"[train] device = {name!r} but CUDA is not available here; "
                               "use device = \"auto\" or \"cpu\"")

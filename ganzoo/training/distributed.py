@@ -24,7 +24,7 @@ import attrs
 import torch
 import torch.distributed as dist
 
-from ..errors import RecipeError
+from ganzoo.base.errors import RecipeError
 
 
 @attrs.frozen

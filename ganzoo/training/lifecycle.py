@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from ..errors import RecipeError
-from ..registry import load_ref
+from ganzoo.base.errors import RecipeError
+from ganzoo.plugin.registry import load_ref
 
 
 def prepare(entry, model, cfg, ctx, data=None) -> dict[str, torch.optim.Optimizer]:

@@ -22,16 +22,16 @@ from typing import Any, Literal
 import attrs
 import torch
 
-from .. import plugins
-from ..errors import DataError, GanzooError, RecipeError, RunDirError, TrainingDiverged
-from ..images import save_grid
-from ..recipe import Recipe
-from ..registry import load_ref
-from ..bundle import build_model, state_tensors
-from . import distributed, lifecycle, precision, rundir, tensorboard
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from .context import StepContext, pick_device
-from .data_order import step_loader
+import ganzoo.plugin.manager as plugins
+from ganzoo.base.errors import DataError, GanzooError, RecipeError, RunDirError, TrainingDiverged
+from ganzoo.base.images import save_grid
+from ganzoo.config.recipe import Recipe
+from ganzoo.plugin.registry import load_ref
+from ganzoo.hub.bundle import build_model, state_tensors
+from ganzoo.training import distributed, lifecycle, precision, rundir, tensorboard
+from ganzoo.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from ganzoo.training.context import StepContext, pick_device
+from ganzoo.training.data_order import step_loader
 
 
 @attrs.frozen
@@ -69,7 +69,7 @@ class _StopRequest:
 def _clean_worker_errors():
     """A ganzoo error raised in a loader worker comes back with torch's traceback text in its
     message; keep the original one line."""
-    from ..errors import GanzooError
+    from ganzoo.base.errors import GanzooError
 
     try:
         yield
@@ -229,7 +229,7 @@ class _Session:
         """Score the inference model (EMA generator, eval mode) and log the scores."""
         if not self.cfg.eval_metrics:
             return {}
-        from ..metrics import evaluate
+        from ganzoo.metrics import evaluate
 
         model = self.inference_model()
         scores = evaluate(model, list(self.cfg.eval_metrics), n=self.cfg.eval_samples,
@@ -373,7 +373,7 @@ class _Session:
 
 def distributed_seed(seed: int, rank: int) -> int:
     """The seed of rank ``rank``'s random stream (rank 0 keeps the recipe's own)."""
-    from .data_order import _mix
+    from ganzoo.training.data_order import _mix
 
     return seed if rank == 0 else _mix(seed, 0xD157, rank)
 
@@ -419,7 +419,7 @@ def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool =
 
 
 def _make_dir(run_dir: Path) -> None:
-    from ..errors import RunDirError
+    from ganzoo.base.errors import RunDirError
 
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -449,7 +449,7 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
     recipe = rundir.recipe_of(run_dir)
     if overrides:
         recipe = Recipe.from_toml(run_dir / rundir.RECIPE_NAME, overrides)
-    from .checkpoint import checkpoint_step
+    from ganzoo.training.checkpoint import checkpoint_step
 
     restart = died_before_first_checkpoint(run_dir)
     if not restart:
@@ -462,7 +462,7 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
         else:
             checkpoint_step(run_dir)  # again, now that the run is locked
         if overrides:
-            from ..io import atomic_write_text
+            from ganzoo.base.io import atomic_write_text
 
             atomic_write_text(run_dir / rundir.RECIPE_NAME, recipe.to_toml())
 
@@ -485,9 +485,9 @@ def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
     repo) in a new run directory: the way to resume or fine-tune a published model."""
     import shutil
 
-    from ..bundle import read_index
-    from ..errors import CheckpointError
-    from ..hub import resolve
+    from ganzoo.hub.bundle import read_index
+    from ganzoo.base.errors import CheckpointError
+    from ganzoo.hub.loading import resolve
 
     folder = resolve(source, components="all")
     index = read_index(folder)

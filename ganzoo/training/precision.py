@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 import torch
 
-from ..train_config import AMP_CHOICES, PRECISIONS
+from ganzoo.config.train_config import AMP_CHOICES, PRECISIONS
 _DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 

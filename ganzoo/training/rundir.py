@@ -8,7 +8,7 @@ RUN/
   metrics.jsonl            one JSON object per logged step
   samples/step-000500.png  sample grids; samples/final.png at the end
   checkpoint.safetensors   the latest checkpoint (atomic)
-  weights/                 the final bundle (see ganzoo.bundle), with a model card: what
+  weights/                 the final bundle (see ganzoo.hub.bundle), with a model card: what
                            `ganzoo.load(RUN)` loads and `ganzoo push RUN REPO` uploads
 ```
 """
@@ -25,12 +25,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .. import plugins
-from .._version import __version__
-from ..errors import RunDirError, WriteError
-from ..io import atomic_write_json, atomic_write_text
-from ..recipe import Recipe
-from ..train_config import PRECISIONS
+import ganzoo.plugin.manager as plugins
+from ganzoo._version import __version__
+from ganzoo.base.errors import RunDirError, WriteError
+from ganzoo.base.io import atomic_write_json, atomic_write_text
+from ganzoo.config.recipe import Recipe
+from ganzoo.config.train_config import PRECISIONS
 
 LOCK_NAME = ".lock"
 RECIPE_NAME = "recipe.toml"
@@ -43,8 +43,8 @@ WEIGHTS_DIR = "weights"
 
 def write_weights(run_dir: Path, model, *, state, recipe: Recipe, metrics: dict) -> Path:
     """Write the run's final bundle: networks, training part, sample grid and model card."""
-    from ..bundle import write_bundle
-    from ..io import atomic_write_with
+    from ganzoo.hub.bundle import write_bundle
+    from ganzoo.base.io import atomic_write_with
 
     folder = run_dir / WEIGHTS_DIR
     write_bundle(model, folder, state=state, training_files={
@@ -61,8 +61,8 @@ def write_weights(run_dir: Path, model, *, state, recipe: Recipe, metrics: dict)
 def write_card(run_dir: Path, *, load_name: str, metrics: dict | None = None,
                license: str | None = None) -> None:
     """(Re)write the model card of a run's bundle, e.g. with the Hub repo id it is pushed to."""
-    from ..bundle import read_index
-    from ..card import make_card
+    from ganzoo.hub.bundle import read_index
+    from ganzoo.hub.card import make_card
 
     folder = run_dir / WEIGHTS_DIR
     recipe_text = (run_dir / RECIPE_NAME).read_text(encoding="utf-8")
@@ -83,13 +83,13 @@ def locked(run_dir: Path) -> Iterator[None]:
     The lock is an OS file lock, so a killed run never leaves a stale one behind. The folder is
     created here if needed; if what follows refuses it (a folder holding files, a full disk),
     the lock, pid file and a folder created here are removed again: a refused ``--out`` is left
-    as it was. While held, writes inside the folder never re-create it (:data:`ganzoo.io.RUN_ROOT`)
+    as it was. While held, writes inside the folder never re-create it (:data:`ganzoo.base.io.RUN_ROOT`)
     and temporary files that killed writes left behind are cleaned up.
     """
     from filelock import FileLock, Timeout
 
-    from ..errors import GanzooError
-    from ..io import RUN_ROOT, remove_stale_temp_files
+    from ganzoo.base.errors import GanzooError
+    from ganzoo.base.io import RUN_ROOT, remove_stale_temp_files
 
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: exists and is not a directory; choose a folder for --out")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import RecipeError
+from ganzoo.base.errors import RecipeError
 
 FOLDER = "tensorboard"
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ganzoo import ConditionalGenerator
-from ganzoo.blocks import init_normal
+from ganzoo.nn.blocks import init_normal
 
 from .config import CGANConfig
 

@@ -23,7 +23,7 @@ class CycleGANConfig:
     tanh. ``padding`` is the residual blocks' padding (``"reflect"`` in the reference); ``norm``
     ``"instance"`` (the reference's default for CycleGAN) or ``"batch"``; ``dropout`` (0.5 in
     each residual block) is off by default, as in the reference. Inputs are padded to a multiple
-    of 4. The discriminators are ``ganzoo.blocks.PatchDiscriminator`` with ``disc_width`` and
+    of 4. The discriminators are ``ganzoo.nn.blocks.PatchDiscriminator`` with ``disc_width`` and
     ``disc_layers`` (3: 70x70 patches). ``resolution`` is the training crop size, for example
     batches and checks only: every network is fully convolutional.
 

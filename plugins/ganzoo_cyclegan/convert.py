@@ -20,7 +20,7 @@ import re
 
 import torch
 
-from ganzoo.errors import CheckpointError
+from ganzoo.base.errors import CheckpointError
 
 _BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.(\d+)\.weight$")
 _STATS = ("running_mean", "running_var", "num_batches_tracked")

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 from ganzoo.metrics import Metric
 from ganzoo.metrics.paired import l1
 

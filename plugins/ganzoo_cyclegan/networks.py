@@ -7,7 +7,7 @@ residual blocks::
     0 pad(3)  1 conv 7x7 -> w     2 norm  3 relu
     4 conv 3x3/2 -> 2w            5 norm  6 relu
     7 conv 3x3/2 -> 4w            8 norm  9 relu
-    10 .. 9+n  ResnetBlock(4w)    (ganzoo.blocks.ResnetBlock, reflection padding by default)
+    10 .. 9+n  ResnetBlock(4w)    (ganzoo.nn.blocks.ResnetBlock, reflection padding by default)
     10+n convT 3x3/2 -> 2w        11+n norm  12+n relu
     13+n convT 3x3/2 -> w         14+n norm  15+n relu
     16+n pad(3)  17+n conv 7x7 -> output_nc (with bias)  18+n tanh
@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from ganzoo import Translator
-from ganzoo.blocks import PatchDiscriminator, ResnetBlock, conv_bias, init_normal, norm_layer
-from ganzoo.errors import GanzooError
+from ganzoo.nn.blocks import PatchDiscriminator, ResnetBlock, conv_bias, init_normal, norm_layer
+from ganzoo.base.errors import GanzooError
 
 from .config import CycleGANConfig
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.errors import RecipeError
+from ganzoo.base.errors import RecipeError
 
 from . import pool
 

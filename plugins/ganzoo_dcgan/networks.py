@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ganzoo import LatentGenerator
-from ganzoo.blocks import downsampling_stack, init_normal, upsampling_stack
+from ganzoo.nn.blocks import downsampling_stack, init_normal, upsampling_stack
 
 from .config import DCGANConfig
 

@@ -28,8 +28,8 @@ def register_architectures(registry) -> None:
 
 @ganzoo.hookimpl
 def register_losses(registry) -> None:
-    registry.add(name="minimax", kind="adversarial", fn="ganzoo.losses:bce_d",
-                 g_fn="ganzoo.losses:bce_g",
+    registry.add(name="minimax", kind="adversarial", fn="ganzoo.nn.losses:bce_d",
+                 g_fn="ganzoo.nn.losses:bce_g",
                  summary="Goodfellow et al.'s value function as written: G minimises "
                          "log(1 - D(G(z))) (saturates early in training; the same functions as "
                          "bce).")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ganzoo import ContinuousInput, DiscreteInput, GanzooError, LatentGenerator
-from ganzoo.blocks import init_normal
+from ganzoo.nn.blocks import init_normal
 
 from .config import InfoGANConfig
 
@@ -201,7 +201,7 @@ class InfoGAN(LatentGenerator):
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """Inputs ``z`` ``[batch, z_dim]`` ~ N(0, I), ``code`` int64 ``[batch]`` (0 to K-1) and
         (with continuous codes) ``c`` ``[batch, C]``; output the image in [-1, 1]."""
-        from ganzoo.export import DynamicAxis, ExportError, OnnxSpec
+        from ganzoo.apps.export import DynamicAxis, ExportError, OnnxSpec
 
         if direction is not None:
             raise ExportError(f"direction {direction!r}: InfoGAN has a single generator; a "

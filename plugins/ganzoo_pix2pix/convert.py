@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.errors import CheckpointError
+from ganzoo.base.errors import CheckpointError
 
 OFFICIAL = ("edges2shoes", "sat2map", "map2sat", "facades_label2photo", "day2night")
 URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"

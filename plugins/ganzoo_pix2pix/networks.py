@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo import Translator
-from ganzoo.blocks import PatchDiscriminator, PixelDiscriminator, conv_bias, init_normal, norm_layer
+from ganzoo.nn.blocks import PatchDiscriminator, PixelDiscriminator, conv_bias, init_normal, norm_layer
 
 from .config import Pix2PixConfig
 

@@ -24,8 +24,8 @@ def upscale(model, source, output, tile, revision, device) -> None:
 
     import ganzoo
     from ganzoo.data.folder import EXTENSIONS, find_images
-    from ganzoo.errors import DataError
-    from ganzoo.images import save_grid
+    from ganzoo.base.errors import DataError
+    from ganzoo.base.images import save_grid
 
     if source.is_dir():
         found = find_images(source)

@@ -39,7 +39,7 @@ def picture(models: dict[str, object], data, scale: int, path: Path, *, index: i
     (nearest-neighbour), bicubic, each model, the truth; each enlarged ``zoom`` times."""
     import torch.nn.functional as F
 
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     low, high = data.whole(index)
     top, left, side = box
@@ -55,8 +55,8 @@ def picture(models: dict[str, object], data, scale: int, path: Path, *, index: i
 
 def main() -> None:
     import ganzoo
-    from ganzoo import plugins
-    from ganzoo.registry import load_ref
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.plugin.registry import load_ref
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="SRResNet run, then SRGAN run")

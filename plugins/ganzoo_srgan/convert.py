@@ -27,7 +27,7 @@ import re
 
 import torch
 
-from ganzoo.errors import CheckpointError
+from ganzoo.base.errors import CheckpointError
 
 
 _RULES = [
@@ -80,7 +80,7 @@ def from_lornatang(state: dict[str, torch.Tensor]):
     for key, value in expected.items():  # files from before PyTorch 0.4.1 have none of these
         if key.endswith("num_batches_tracked") and key not in renamed:
             renamed[key] = torch.zeros_like(value)
-    from ganzoo.bundle import load_into
+    from ganzoo.hub.bundle import load_into
     from pathlib import Path
 
     load_into(model.gen, renamed, Path("<Lornatang/SRGAN-PyTorch state dict>"))

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from ganzoo.data.folder import find_images, split_folder
 from ganzoo.data.images import check_split, load_image
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 from .config import SRPhotosConfig, SuperResolutionConfig
 from .resize import downscale

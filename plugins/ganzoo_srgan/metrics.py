@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 from ganzoo.metrics.base import Metric
 from ganzoo.metrics.paired import psnr, ssim
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganzoo
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 from .config import SRGANConfig
 from .tiling import tiled
@@ -143,12 +143,12 @@ class SRGAN(ganzoo.Upscaler):
     def upscale(self, images: Any, *, tile: int | None = DEFAULT_TILE,
                 overlap: int | None = None) -> torch.Tensor:
         """``images`` (paths, PIL images, tensors in [-1, 1] or lists of them, as
-        :func:`ganzoo.images.as_batch` takes them) ``scale`` times larger, ``[N, C, H*s, W*s]``
+        :func:`ganzoo.base.images.as_batch` takes them) ``scale`` times larger, ``[N, C, H*s, W*s]``
         in [-1, 1] on the model's device. Inputs with a side over ``tile`` low-resolution pixels
         go tile by tile with ``overlap`` pixels of context (default: :attr:`receptive_radius`,
         which makes the result equal the untiled one); ``tile=None`` runs the whole image at once.
         """
-        from ganzoo.images import as_batch
+        from ganzoo.base.images import as_batch
 
         batch = as_batch(images, channels=self.config.channels).to(self.device)
         if batch.shape[1] != self.config.channels:
@@ -186,7 +186,7 @@ class SRGAN(ganzoo.Upscaler):
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """low-res image ``[batch, C, h, w]`` -> ``[batch, C, h*scale, w*scale]``, both in
         [-1, 1]; any height and width (the network is fully convolutional)."""
-        from ganzoo.export import DynamicAxis, ExportError, OnnxSpec
+        from ganzoo.apps.export import DynamicAxis, ExportError, OnnxSpec
 
         if direction is not None:
             raise ExportError(f"direction {direction!r}: srgan has a single generator")

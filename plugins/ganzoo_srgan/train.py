@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganzoo.bundle import load_into
-from ganzoo.errors import CheckpointError, GanzooError
+from ganzoo.hub.bundle import load_into
+from ganzoo.base.errors import CheckpointError, GanzooError
 
 #: Fields the SRResNet run must share with the GAN stage that starts from it.
 GENERATOR_FIELDS = ("scale", "channels", "blocks", "width", "io_range", "bicubic_skip")

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.errors import CheckpointError, RecipeError
+from ganzoo.base.errors import CheckpointError, RecipeError
 
 from .config import VGG_WEIGHTS_ENV
 

@@ -9,7 +9,7 @@
     ROOT/test/...                             the same for the test split
     ROOT/text_c10/<class>/<file>.txt          ten captions, one a line (optional)
 
-The pickles were written by Python 2; they are read with :mod:`ganzoo.safe_pickle`, which admits
+The pickles were written by Python 2; they are read with :mod:`ganzoo.base.safe_pickle`, which admits
 numpy arrays, lists, strings and numbers only and refuses anything that could run code.
 """
 
@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ganzoo import safe_pickle
+import ganzoo.base.safe_pickle as safe_pickle
 from ganzoo.data.images import check_split, load_image
-from ganzoo.errors import DataError
+from ganzoo.base.errors import DataError
 
 from .config import CUBConfig
 

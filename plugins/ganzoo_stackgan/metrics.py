@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganzoo.errors import GanzooError
+from ganzoo.base.errors import GanzooError
 from ganzoo.metrics import Metric, Score
 from ganzoo.metrics.base import GENERATE_BATCH, cached
 

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.blocks import init_normal
+from ganzoo.nn.blocks import init_normal
 
 from .config import StackGANConfig
 from .matching import ImageEncoder
@@ -335,7 +335,7 @@ class StackGAN(ganzoo.TextToImage):
         dataset's precomputed embeddings), ``z`` ``[batch, z_dim]`` and the conditioning
         augmentation's noise ``noise1`` (and at stage 2 ``noise2``) ``[batch, condition_dim]``,
         all N(0, I); output the image in [-1, 1]. Tokenising captions stays outside the graph."""
-        from ganzoo.export import DynamicAxis, ExportError, OnnxSpec
+        from ganzoo.apps.export import DynamicAxis, ExportError, OnnxSpec
 
         if direction is not None:
             raise ExportError(f"direction {direction!r}: StackGAN has a single text-to-image "

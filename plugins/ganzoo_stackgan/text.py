@@ -22,7 +22,7 @@ import re
 import torch
 from torch import nn
 
-from ganzoo.errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 from .config import StackGANConfig
 from .matching import unit_scale

@@ -17,8 +17,8 @@ from __future__ import annotations
 import attrs
 import torch
 
-from ganzoo.bundle import load_into
-from ganzoo.errors import CheckpointError, GanzooError
+from ganzoo.hub.bundle import load_into
+from ganzoo.base.errors import CheckpointError, GanzooError
 
 from .config import STAGE1_FIELDS, UNTRAINED
 from .matching import matching_loss, same_text, wrong_index

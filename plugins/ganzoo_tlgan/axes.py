@@ -23,7 +23,7 @@ import attrs
 import torch
 
 import ganzoo
-from ganzoo.errors import CheckpointError, GanzooError, UnknownNameError, closest
+from ganzoo.base.errors import CheckpointError, GanzooError, UnknownNameError, closest
 
 FORMAT = "ganzoo-axes"
 FORMAT_VERSION = 1
@@ -55,7 +55,7 @@ def registered_features(images: torch.Tensor, names: Sequence[str]) -> dict[str,
 
 def feature_values(images: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
     """:func:`registered_features` with gradients (for the local lock)."""
-    from ganzoo.registry import load_ref
+    from ganzoo.plugin.registry import load_ref
 
     check_features(names)
     return {name: load_ref(ganzoo.get("features", name).compute)(images) for name in names}
@@ -287,7 +287,7 @@ class Axes:
         """Write ``axes.safetensors`` then ``config.json`` into ``folder``, each atomically."""
         from safetensors.torch import save_file
 
-        from ganzoo.io import atomic_write_json, atomic_write_with
+        from ganzoo.base.io import atomic_write_json, atomic_write_with
 
         folder = Path(folder)
         tensors = {"vectors": self.vectors.contiguous(), "weights": self.weights.contiguous(),
@@ -302,7 +302,7 @@ class Axes:
              **download: Any) -> Axes:
         """Axes from a folder or a Hub repo id (``org/name``, ``org/name@revision``)."""
         folder = resolve(str(name_or_path), revision=revision, **download)
-        from ganzoo.io import read_json
+        from ganzoo.base.io import read_json
 
         path = folder / CONFIG_NAME
         config = read_json(path, missing=f"no {CONFIG_NAME}; not a ganzoo axes folder")
@@ -317,7 +317,7 @@ class Axes:
             raise CheckpointError(f"{path}: axes format {version} is newer than "
                                   "this ganzoo reads; upgrade ganzoo")
         _check_types(config, path)
-        from ganzoo.bundle import read_tensors
+        from ganzoo.hub.bundle import read_tensors
 
         tensors = read_tensors(folder / TENSORS_NAME)
         names = tuple(config.get("axes", ()))
@@ -363,7 +363,7 @@ def _check_types(config: dict, path: Path) -> None:
 
 def resolve(name_or_path: str, *, revision: str | None = None, **download: Any) -> Path:
     """A local axes folder for a folder path or a Hub repo id (only the axes files are fetched)."""
-    from ganzoo.hub import REPO_ID, hub_error, split_revision
+    from ganzoo.hub.loading import REPO_ID, hub_error, split_revision
 
     path = Path(name_or_path)
     if path.is_dir():

@@ -84,7 +84,7 @@ def projection_figures(model, *, real: int = 100, encoder_steps: int = 2000,
 def pictures(model, axes, encoder, images, folder: Path) -> None:
     from ganzoo.editing.latent import interpolation_grid
     from ganzoo.editing.projection import project
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     folder.mkdir(parents=True, exist_ok=True)
     seeds = [3, 5, 8, 13]

@@ -77,7 +77,7 @@ def fit(model, features, out, samples, seed, as_json) -> None:
 def apply(model, axes_ref, moves, lock, seeds, steps, local_lock, output) -> None:
     """Move MODEL's latents along feature axes AXES (a folder or Hub repo); write a grid."""
     import ganzoo
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     from .axes import Axes, parse_moves
 
@@ -129,8 +129,8 @@ def project(model, images, method, optimizer, steps, restarts, encoder_path, enc
 
     import ganzoo
     from ganzoo.editing import projection as proj
-    from ganzoo.images import as_batch, save_grid
-    from ganzoo.io import atomic_write_json, atomic_write_with
+    from ganzoo.base.images import as_batch, save_grid
+    from ganzoo.base.io import atomic_write_json, atomic_write_with
 
     from .axes import Axes, parse_moves
 
@@ -178,8 +178,8 @@ def _folder_images(folder: Path, cfg):
     import torch
 
     from ganzoo.data.folder import EXTENSIONS, find_images
-    from ganzoo.errors import DataError
-    from ganzoo.images import as_batch
+    from ganzoo.base.errors import DataError
+    from ganzoo.base.images import as_batch
 
     paths = find_images(folder)
     if not paths:
@@ -221,8 +221,8 @@ def attribute(model, with_dir, without_dir, seeds, strength, steps, encoder_path
     import ganzoo
     from ganzoo.editing import attributes
     from ganzoo.editing import projection as proj
-    from ganzoo.images import save_grid
-    from ganzoo.io import atomic_write_with
+    from ganzoo.base.images import save_grid
+    from ganzoo.base.io import atomic_write_with
 
     net = ganzoo.load(model)
     with_images = _folder_images(with_dir, net.config)
@@ -258,7 +258,7 @@ def interpolate(model, seeds, steps, method, output) -> None:
     """Interpolate between MODEL's latents for consecutive seeds; write a grid."""
     import ganzoo
     from ganzoo.editing.latent import interpolation_grid
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     seed_list = _seeds(seeds)
     if len(seed_list) < 2:
@@ -357,7 +357,7 @@ def sphere(model, data, split, limit, method, encoder_path, encoder_steps, encod
     import ganzoo
     from ganzoo.editing import projection as proj
     from ganzoo.editing import sphere as sph
-    from ganzoo.io import atomic_write_json
+    from ganzoo.base.io import atomic_write_json
 
     net = ganzoo.load(model, components="all" if encoder_init == "discriminator" else "inference")
     sph.check_model(net, model)

@@ -70,7 +70,7 @@ def degenerate(run_dir: Path, *, chunks: int, chunk: int, n: int, pictures: Path
             grids.append(model.generate(16, seed=1).cpu())
     shutil.rmtree(work.parent, ignore_errors=True)
     if pictures is not None:
-        from ganzoo.images import save_grid
+        from ganzoo.base.images import save_grid
 
         save_grid(torch.cat(grids), pictures / "degenerator.png", nrow=16)
         _curves(rows, pictures / "degenerator_curves.png")
@@ -83,7 +83,7 @@ def _curves(rows, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ganzoo.io import atomic_write_with
+    from ganzoo.base.io import atomic_write_with
 
     steps = [r["frozen_steps"] for r in rows]
     keys = [("critic_score", "critic score (mean D logit)"), ("recall", "recall-digits"),
@@ -114,7 +114,7 @@ def main(argv=None) -> None:
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
-        from ganzoo.io import atomic_write_text
+        from ganzoo.base.io import atomic_write_text
 
         atomic_write_text(args.json, text + "\n")
 

@@ -52,7 +52,7 @@ def sphere_figures(model, *, encoder_steps: int, random: int, pictures: Path | N
 
 def encoder_figures(model, *, budgets: list[int], pictures: Path | None) -> dict:
     from ganzoo.editing import projection, sphere
-    from ganzoo.images import save_grid
+    from ganzoo.base.images import save_grid
 
     images, _ = sphere.dataset_images("digits", model, split="test")
     rows, reconstructions = [], {}
@@ -99,7 +99,7 @@ def main(argv=None) -> None:
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
-        from ganzoo.io import atomic_write_text
+        from ganzoo.base.io import atomic_write_text
 
         atomic_write_text(args.json, text + "\n")
 

@@ -1,4 +1,4 @@
-"""Generator and critic: DCGAN's convolution stacks from ganzoo.blocks. The critic has no batch
+"""Generator and critic: DCGAN's convolution stacks from ganzoo.nn.blocks. The critic has no batch
 normalisation: the gradient penalty is defined per sample, and batch statistics would couple the
 samples (the paper, section 4)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 import ganzoo
-from ganzoo.blocks import downsampling_stack, upsampling_stack
+from ganzoo.nn.blocks import downsampling_stack, upsampling_stack
 
 from .config import WGANGPConfig
 

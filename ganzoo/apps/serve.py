@@ -1,6 +1,6 @@
 """``ganzoo serve``: a local demo page (Gradio) for one model.
 
-:func:`build_app` makes the page for a model's kind (:mod:`ganzoo.kinds`):
+:func:`build_app` makes the page for a model's kind (:mod:`ganzoo.nn.kinds`):
 
 - latent generators: a seed slider, an image count and a Generate button, and a control per
   declared input (a class choice for conditional models, sliders for InfoGAN-style codes);
@@ -19,7 +19,7 @@ import os
 import threading
 from typing import Any
 
-from .errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 #: Pictures smaller than this (pixels, longer side) are enlarged by a whole factor for the page.
 DISPLAY_SIDE = 512
@@ -49,7 +49,7 @@ def to_pil(images, *, nrow: int | None = None):
     a whole factor (nearest neighbour) to at most :data:`DISPLAY_SIDE` pixels when small."""
     from PIL import Image
 
-    from .images import grid
+    from ganzoo.base.images import grid
 
     tile = grid(images, nrow=nrow, padding=2 if len(images) > 1 else 0)
     array = tile.permute(1, 2, 0).numpy()
@@ -63,14 +63,14 @@ def to_pil(images, *, nrow: int | None = None):
 class Demo:
     """The page's callbacks, usable without a browser: ``sample``, ``caption``, ``translate``.
 
-    What the page shows follows the model's kind (:mod:`ganzoo.kinds`): a latent generator gets
+    What the page shows follows the model's kind (:mod:`ganzoo.nn.kinds`): a latent generator gets
     a control per declared input (:meth:`~ganzoo.LatentGenerator.inputs`: a choice for a
     discrete one, a slider per value of a continuous one), a text-to-image model a caption box,
     a translator an upload and its directions.
     """
 
     def __init__(self, model, axes=None, *, name: str | None = None):
-        from .kinds import LatentGenerator, TextToImage, Translator, describe, task_of
+        from ganzoo.nn.kinds import LatentGenerator, TextToImage, Translator, describe, task_of
 
         self.model = model.eval()
         self.name = name or model.architecture
@@ -105,7 +105,7 @@ class Demo:
         model's defaults."""
         import torch
 
-        from .kinds import DiscreteInput
+        from ganzoo.nn.kinds import DiscreteInput
 
         seed, count = int(seed), int(count)
         if not 1 <= count <= MAX_COUNT:
@@ -175,9 +175,9 @@ class Demo:
 def load_axes(name_or_path: str, *, editor: str = "feature-axes"):
     """Feature axes from a folder or Hub repo id, read by the registered ``editor``'s ``load``
     (TL-GAN's ``feature-axes`` by default; `ganzoo list editors` shows what is installed)."""
-    from . import plugins
-    from .errors import UnknownNameError
-    from .registry import load_ref
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.base.errors import UnknownNameError
+    from ganzoo.plugin.registry import load_ref
 
     try:
         entry = plugins.registry("editors").get(editor)
@@ -194,7 +194,7 @@ def load_axes(name_or_path: str, *, editor: str = "feature-axes"):
 def build_app(model, axes=None, *, name: str | None = None):
     """A ``gradio.Blocks`` page for ``model`` (and feature ``axes``, from :func:`load_axes`);
     launch it with :func:`launch`. ``name`` titles the page."""
-    from .kinds import DiscreteInput
+    from ganzoo.nn.kinds import DiscreteInput
 
     gr = _gradio()
     demo = Demo(model, axes, name=name)
@@ -293,8 +293,8 @@ def build_app(model, axes=None, *, name: str | None = None):
         for control in controls:
             control.change(shown(sample), inputs, output)
     if demo.task == "unconditional":  # iGAN editing moves z alone
-        from .editing.manifold_edit import find_critic
-        from .serve_editing import add_editing_tab
+        from ganzoo.editing.manifold_edit import find_critic
+        from ganzoo.apps.serve_editing import add_editing_tab
 
         add_editing_tab(app, model, critic=find_critic(model))
     return app

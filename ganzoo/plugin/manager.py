@@ -32,10 +32,10 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import hookspecs
-from .default_plugins import DEFAULT_PLUGINS, FIRST_PARTY
-from .errors import PluginError, closest, did_you_mean
-from .registry import _REF_OWNERS, REGISTRY_KINDS, Registry, registrar_for
+import ganzoo.plugin.hookspecs as hookspecs
+from ganzoo.default_plugins import DEFAULT_PLUGINS, FIRST_PARTY
+from ganzoo.base.errors import PluginError, closest, did_you_mean
+from ganzoo.plugin.registry import _REF_OWNERS, REGISTRY_KINDS, Registry, registrar_for
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_PLUGINS = DEFAULT_PLUGINS
@@ -212,10 +212,10 @@ def _load_entry_points(st: _State) -> None:
 
 def _load_first_party(st: _State) -> None:
     """First-party plugins whose entry points are absent: a checkout used without pip install."""
-    from ._version import __version__
+    from ganzoo._version import __version__
 
     loaded = {info.module for info in st.infos.values()}
-    checkout = Path(__file__).resolve().parents[1] / "plugins"
+    checkout = Path(__file__).resolve().parents[2] / "plugins"
     for name, module_name in FIRST_PARTY.items():
         if name in st.infos or module_name in loaded or _skipped(name, module_name, "ganzoo"):
             continue
@@ -239,7 +239,7 @@ def _load_first_party(st: _State) -> None:
 
 
 def _load_defaults(st: _State) -> None:
-    from ._version import __version__
+    from ganzoo._version import __version__
 
     for module_name in DEFAULT_PLUGINS:
         if _skipped(module_name, module_name, None, default=True):
@@ -251,7 +251,7 @@ def _load_defaults(st: _State) -> None:
 
 # -- filling the registries --------------------------------------------------------------------
 def _builtin_commands() -> set[str]:
-    from .cli import cli
+    from ganzoo.apps.cli import cli
 
     return set(cli.commands)
 
@@ -355,7 +355,7 @@ def registry(kind: str, *, strict: bool = True) -> Registry:
     try:
         return st.registries[kind]
     except KeyError:
-        from .errors import UnknownNameError
+        from ganzoo.base.errors import UnknownNameError
 
         raise UnknownNameError(
             f"no registry named {kind!r}; registries: {', '.join(REGISTRY_KINDS)}",

@@ -14,10 +14,10 @@ import threading
 import torch
 import torch.nn.functional as F
 
-from .editing.constraints import Constraints, EditError
-from .editing.manifold_edit import EditSettings, check_generator, edit, errors
-from .editing.morph import FRAMES, morph
-from .errors import GanzooError
+from ganzoo.editing.constraints import Constraints, EditError
+from ganzoo.editing.manifold_edit import EditSettings, check_generator, edit, errors
+from ganzoo.editing.morph import FRAMES, morph
+from ganzoo.base.errors import GanzooError
 
 #: Side (pixels) of the canvases the strokes are painted on.
 CANVAS = 256
@@ -41,7 +41,7 @@ class EditingDemo:
         """A PIL picture of ``[C, h, w]`` in [-1, 1] at :data:`CANVAS` pixels (nearest)."""
         from PIL import Image
 
-        from .images import to_uint8, with_channels
+        from ganzoo.base.images import to_uint8, with_channels
 
         array = to_uint8(with_channels(image[None], 3)[0]).permute(1, 2, 0).numpy()
         return Image.fromarray(array).resize((CANVAS, CANVAS), Image.NEAREST)
@@ -53,8 +53,8 @@ class EditingDemo:
 
     def project(self, photo) -> dict:
         """A state whose start is the projection of a PIL ``photo``."""
-        from .editing.session import project_photo
-        from .images import as_batch
+        from ganzoo.editing.session import project_photo
+        from ganzoo.base.images import as_batch
 
         if photo is None:
             raise EditError("upload a photo first")
@@ -101,8 +101,8 @@ class EditingDemo:
     def frame(self, state: dict, choice: int, frame: int):
         """The morph frame's picture, and the photo with the edit up to that frame transferred
         (None without a photo)."""
-        from .editing.transfer import transfer
-        from .serve import to_pil
+        from ganzoo.editing.transfer import transfer
+        from ganzoo.apps.serve import to_pil
 
         path = self._morph(state, choice)
         frame = min(max(int(frame), 0), len(path) - 1)

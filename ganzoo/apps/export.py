@@ -7,7 +7,7 @@ compares it with the model's own PyTorch path (``generate`` / ``translate``). On
 largest absolute difference is within ``tolerance`` (default :data:`TOLERANCE`) is written, and
 atomically; otherwise an :class:`ExportError` names the difference and nothing is written.
 
-Each model kind (:mod:`ganzoo.kinds`) carries its spec, calling its generator directly:
+Each model kind (:mod:`ganzoo.nn.kinds`) carries its spec, calling its generator directly:
 
 - :class:`~ganzoo.LatentGenerator`: input ``z`` ``[batch, z_dim]`` → ``gen(z viewed as
   sample_latent's shape)`` (:func:`latent_spec`);
@@ -35,7 +35,7 @@ import attrs
 import torch
 from torch import nn
 
-from .errors import GanzooError, WriteError
+from ganzoo.base.errors import GanzooError, WriteError
 
 #: Largest absolute difference allowed between onnxruntime's and PyTorch's outputs (images are
 #: in [-1, 1]; float32 reorderings give about 1e-6).
@@ -143,7 +143,7 @@ def refuse_direction(model, direction: str | None) -> None:
         return
     if direction not in ("ab", "ba"):
         raise ExportError(f"direction {direction!r}: expected 'ab' (A->B) or 'ba' (B->A)")
-    from .kinds import task_of
+    from ganzoo.nn.kinds import task_of
 
     task = task_of(model)
     article = "an" if task[0] in "aeiou" else "a"
@@ -210,7 +210,7 @@ def translator_spec(model, direction: str | None, batch: int | None) -> OnnxSpec
             expected = " or ".join(f"{d!r}" + (f" ({ARROWS[d]})" if d in ARROWS else "")
                                    for d in known)
             raise ExportError(f"direction {direction!r}: expected {expected}")
-        from .errors import GanzooError
+        from ganzoo.base.errors import GanzooError
 
         try:  # the model says why it lacks this direction (a one-way release ...)
             model.generator(direction)
@@ -387,9 +387,9 @@ def export_onnx(model, path: str | Path, *, direction: str | None = None,
     import onnx
     import onnxruntime
 
-    from ._version import __version__
-    from .io import atomic_path
-    from .kinds import kind_of, task_of
+    from ganzoo._version import __version__
+    from ganzoo.base.io import atomic_path
+    from ganzoo.nn.kinds import kind_of, task_of
 
     path = check_destination(path)
     if batch is not None and batch < 1:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers and editors
-    from .registry import (
+    from ganzoo.plugin.registry import (
         ArchitectureEntry,
         CommandEntry,
         DatasetEntry,

@@ -15,7 +15,7 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from .errors import did_you_mean
+from ganzoo.base.errors import did_you_mean
 
 
 class StrictTypeError(TypeError):

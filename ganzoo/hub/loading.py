@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import plugins
-from .bundle import INDEX_NAME, Components, load_bundle, read_index
-from .errors import CheckpointError, GanzooError, did_you_mean
+import ganzoo.plugin.manager as plugins
+from ganzoo.hub.bundle import INDEX_NAME, Components, load_bundle, read_index
+from ganzoo.base.errors import CheckpointError, GanzooError, did_you_mean
 
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -156,7 +156,7 @@ def _registered_folder(entry, revision, components, **download) -> Path:
         except (NoSuchRepo, NotABundle, HubUnreachable):
             pass
     if entry.url:
-        from .convert import converted_folder
+        from ganzoo.hub.convert import converted_folder
 
         return converted_folder(entry)
     if source.startswith("package:"):

@@ -16,9 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .bundle import INDEX_NAME, write_bundle
-from .errors import CheckpointError, GanzooError
-from .registry import load_ref
+from ganzoo.hub.bundle import INDEX_NAME, write_bundle
+from ganzoo.base.errors import CheckpointError, GanzooError
+from ganzoo.plugin.registry import load_ref
 
 
 def cache_root() -> Path:
@@ -31,15 +31,15 @@ def read_state_dict(path: Path) -> dict:
 
     Tensors whose storage is smaller than their shape (stride-0 expansions: an 82 KB file can
     describe a 73 GiB state dict that way) are refused, and so is a state dict whose tensors
-    together exceed the memory cap of :mod:`ganzoo.budget`.
+    together exceed the memory cap of :mod:`ganzoo.nn.budget`.
     """
     import pickle
     import re
 
     import torch
 
-    from .budget import GIB, ENV_CAP, cap_bytes
-    from .io import check_regular_file
+    from ganzoo.nn.budget import GIB, ENV_CAP, cap_bytes
+    from ganzoo.base.io import check_regular_file
 
     check_regular_file(path, error=CheckpointError)
     try:

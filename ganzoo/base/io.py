@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import GanzooError, WriteError
+from ganzoo.base.errors import GanzooError, WriteError
 
 MIB = 1 << 20
 TEXT_LIMIT = 16 * MIB  # recipes, JSON indexes and records: far above any real one
@@ -181,7 +181,7 @@ def read_json(path: str | Path, *, missing: str) -> Any:
     ``missing`` is the message for a file that does not exist (after ``"<folder>: "``). Only
     regular files up to 16 MiB are read; JSON nested too deep to parse is refused too.
     """
-    from .errors import CheckpointError
+    from ganzoo.base.errors import CheckpointError
 
     path = Path(path)
     try:

@@ -16,9 +16,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .errors import GanzooError, RunDirError
-from .io import atomic_write_text
-from .training import rundir
+from ganzoo.base.errors import GanzooError, RunDirError
+from ganzoo.base.io import atomic_write_text
+from ganzoo.training import rundir
 
 REPORT_NAME = "report.html"
 _SAMPLE = re.compile(r"step-(\d+)\.png")
@@ -59,7 +59,7 @@ def _is_step(value: Any) -> bool:
 def _read(path: Path, limit: int) -> bytes:
     """A regular file of the run, not through a symbolic link: the report embeds what it reads,
     so a link to /etc/passwd named like a sample must not end up in the page."""
-    from .io import read_bytes_limited
+    from ganzoo.base.io import read_bytes_limited
 
     if path.is_symlink():
         raise RunDirError(f"{path}: a symbolic link; the report embeds only the run's own files")

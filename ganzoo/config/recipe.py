@@ -14,7 +14,7 @@ steps = 2000
 ```
 
 :meth:`Recipe.from_toml` checks everything (keys, types, values, registry names) before any work
-starts and raises :class:`~ganzoo.errors.RecipeError` naming the file, the TOML path and the
+starts and raises :class:`~ganzoo.base.errors.RecipeError` naming the file, the TOML path and the
 closest valid key or name.
 """
 
@@ -29,10 +29,10 @@ from typing import Any
 
 import attrs
 
-from . import plugins
-from .errors import RecipeError, UnknownNameError, did_you_mean
-from .structure import structure, unstructure
-from .train_config import TrainConfig
+import ganzoo.plugin.manager as plugins
+from ganzoo.base.errors import RecipeError, UnknownNameError, did_you_mean
+from ganzoo.config.structure import structure, unstructure
+from ganzoo.config.train_config import TrainConfig
 
 TOP_LEVEL_KEYS = ("base", "name", "architecture", "trainer", "seed", "data", "model", "train")
 SECTIONS = ("data", "model", "train")
@@ -211,7 +211,7 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = (), *,
     a downloaded bundle) refuses ``base`` outright: a file from elsewhere does not get to choose
     which local file ganzoo reads.
     """
-    from .io import read_text_limited
+    from ganzoo.base.io import read_text_limited
 
     resolved = path.resolve()
     if resolved in _seen:

@@ -25,12 +25,12 @@ from typing import Any, Literal
 import attrs
 import torch
 
-from . import plugins
-from ._version import __version__
-from .errors import CheckpointError, PluginError, UnknownNameError
-from .io import atomic_write_json, atomic_write_with, read_json
-from .registry import load_ref
-from .structure import structure, unstructure
+import ganzoo.plugin.manager as plugins
+from ganzoo._version import __version__
+from ganzoo.base.errors import CheckpointError, PluginError, UnknownNameError
+from ganzoo.base.io import atomic_write_json, atomic_write_with, read_json
+from ganzoo.plugin.registry import load_ref
+from ganzoo.config.structure import structure, unstructure
 
 INDEX_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -321,15 +321,15 @@ _FP8 = tuple(getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2",
 
 def build_model(architecture: str, config: Any, *, source: str | Path | None = None):
     """Build the registered architecture's model from its config instance, after checking on
-    the meta device that it fits the memory cap (:mod:`ganzoo.budget`); ``source`` names the
+    the meta device that it fits the memory cap (:mod:`ganzoo.nn.budget`); ``source`` names the
     file the config came from in that refusal."""
-    from .budget import check
+    from ganzoo.nn.budget import check
 
     entry = plugins.registry("architectures").get(architecture)
     check(entry.name, config, source=str(source or f"{entry.name} config"))
     model = load_ref(entry.build)(config)
     if entry.task is not None:
-        from .kinds import TASKS, describe
+        from ganzoo.nn.kinds import TASKS, describe
 
         promised = TASKS[entry.task]
         if not isinstance(model, promised):

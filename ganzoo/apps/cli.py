@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from . import plugins
-from ._version import __version__
-from .errors import GanzooError, PluginError
-from .registry import REGISTRY_KINDS, load_ref
+import ganzoo.plugin.manager as plugins
+from ganzoo._version import __version__
+from ganzoo.base.errors import GanzooError, PluginError
+from ganzoo.plugin.registry import REGISTRY_KINDS, load_ref
 
 LISTABLE = [k for k in REGISTRY_KINDS if k != "commands"]
 
@@ -87,12 +87,12 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(recipe, overrides, out, resume_from, dry_run, quiet) -> None:
     """Train the GAN described by RECIPE (a TOML file)."""
-    from .recipe import Recipe
+    from ganzoo.config.recipe import Recipe
 
     if resume_from is not None:
         if recipe is not None:
             raise click.UsageError("--resume takes no RECIPE: the run's own recipe is used")
-        from .training import loop
+        from ganzoo.training import loop
 
         if (Path(resume_from) / "recipe.toml").is_file() and out is None:
             if loop.died_before_first_checkpoint(resume_from):
@@ -107,14 +107,14 @@ def run(recipe, overrides, out, resume_from, dry_run, quiet) -> None:
         if recipe is None:
             raise click.UsageError("give a RECIPE file, or --resume RUN_DIR")
         resolved = Recipe.from_toml(recipe, overrides)
-        from .budget import check
+        from ganzoo.nn.budget import check
 
         check(resolved.architecture, resolved.model, source=str(recipe),
               batch_size=resolved.train.batch_size, training=True)
         if dry_run:
             click.echo(resolved.to_toml(), nl=False)
             return
-        from .training.loop import train
+        from ganzoo.training.loop import train
 
         result = train(resolved, out, progress=not quiet)
     if result.status == "interrupted":
@@ -158,7 +158,7 @@ def _singular(kind: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show(name, as_json) -> None:
     """Describe the registered NAME (an architecture, loss, dataset, weights...)."""
-    from .errors import UnknownNameError, closest
+    from ganzoo.base.errors import UnknownNameError, closest
 
     found = {}
     for kind in LISTABLE:
@@ -274,9 +274,9 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
     """
     import torch
 
-    from . import load
-    from .images import save_grid
-    from .kinds import ConditionalGenerator, LatentGenerator, TextToImage
+    from ganzoo import load
+    from ganzoo.base.images import save_grid
+    from ganzoo.nn.kinds import ConditionalGenerator, LatentGenerator, TextToImage
 
     given = [name for name, value in (("--labels", labels), ("--text", texts),
                                       ("--embeddings", embeddings), ("--vary", vary)) if value]
@@ -288,7 +288,7 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
     net = load(model, revision=revision, device=device)
     _require_kind(net, model, LatentGenerator, "ganzoo sample")
     if vary is not None:
-        from .grids import traversal
+        from ganzoo.apps.grids import traversal
 
         columns = steps or _columns(net, vary)
         result = traversal(net, vary, rows=max(1, count // columns), steps=columns, seed=seed)
@@ -328,8 +328,8 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
 
 def _columns(net, vary: str) -> int:
     """A traversal's default columns: every value of a discrete input, else the default."""
-    from .grids import DEFAULT_STEPS, find_input
-    from .kinds import DiscreteInput
+    from ganzoo.apps.grids import DEFAULT_STEPS, find_input
+    from ganzoo.nn.kinds import DiscreteInput
 
     found, _ = find_input(net, vary)
     return found.count if isinstance(found, DiscreteInput) else DEFAULT_STEPS
@@ -339,7 +339,7 @@ def _require_kind(net, name: str, kind: type, command: str) -> None:
     """A one-line error when ``net`` is not of ``kind``, naming the command that fits it."""
     if isinstance(net, kind):
         return
-    from .kinds import describe
+    from ganzoo.nn.kinds import describe
 
     fits = getattr(net, "command", "")
     hint = (f": use `{fits.format(model=name)}`" if fits else
@@ -373,7 +373,7 @@ def _read_embeddings(path: Path):
     """A float tensor [N, D] from a .npy file or a .safetensors file holding one tensor."""
     import torch
 
-    from .errors import DataError
+    from ganzoo.base.errors import DataError
 
     if path.suffix == ".npy":
         import numpy as np
@@ -415,8 +415,8 @@ def _read_embeddings(path: Path):
 @click.option("--message", help="Commit message.")
 def push(run_dir, repo_id, private, revision, license_, message) -> None:
     """Upload RUN_DIR's bundle (weights, training part, model card) to the Hub as REPO_ID."""
-    from .hub import push as push_bundle
-    from .training import rundir
+    from ganzoo.hub.loading import push as push_bundle
+    from ganzoo.training import rundir
 
     if (run_dir / rundir.RECIPE_NAME).is_file() and (run_dir / rundir.WEIGHTS_DIR).is_dir():
         rundir.write_card(run_dir, load_name=repo_id, license=license_)
@@ -435,7 +435,7 @@ def report(run_dir, output) -> None:
 
     Works on a finished run and on one still training (it reads what is there so far).
     """
-    from .report import write_report
+    from ganzoo.apps.report import write_report
 
     click.echo(f"wrote {write_report(run_dir, output)}")
 
@@ -461,9 +461,9 @@ def eval_(model, metric_names, count, seed, revision, device, data_from, as_json
 
     MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
     """
-    from . import load
-    from .metrics import evaluate
-    from .metrics.base import metric_for
+    from ganzoo import load
+    from ganzoo.metrics import evaluate
+    from ganzoo.metrics.base import metric_for
 
     names = [name.strip() for name in metric_names.split(",") if name.strip()]
     if not names:
@@ -490,9 +490,9 @@ def eval_(model, metric_names, count, seed, revision, device, data_from, as_json
 
 def _held_out(source: Path):
     """The test split of the recipe ``source`` (a TOML file or a run directory)."""
-    from .errors import GanzooError
-    from .recipe import Recipe
-    from .training import rundir
+    from ganzoo.base.errors import GanzooError
+    from ganzoo.config.recipe import Recipe
+    from ganzoo.training import rundir
 
     recipe_file = source / rundir.RECIPE_NAME if source.is_dir() else source
     if not recipe_file.is_file():
@@ -523,11 +523,11 @@ def translate(model, inputs, output, direction, revision, device) -> None:
     """
     import torch
 
-    from . import load
-    from .data.folder import EXTENSIONS, find_images
-    from .errors import DataError
-    from .images import save_grid
-    from .kinds import Translator
+    from ganzoo import load
+    from ganzoo.data.folder import EXTENSIONS, find_images
+    from ganzoo.base.errors import DataError
+    from ganzoo.base.images import save_grid
+    from ganzoo.nn.kinds import Translator
 
     jobs: list[tuple[Path, Path]] = []
     for item in inputs:
@@ -566,8 +566,8 @@ def convert(name, path, output) -> None:
     registered weights share one converter (e.g. `ganzoo convert pix2pix latest_net_G.pth`).
     The file is read with torch.load(weights_only=True): no code in it runs.
     """
-    from .convert import convert_file
-    from .errors import UnknownNameError
+    from ganzoo.hub.convert import convert_file
+    from ganzoo.base.errors import UnknownNameError
 
     weights = plugins.registry("weights")
     if name in weights:
@@ -584,7 +584,7 @@ def convert(name, path, output) -> None:
             raise click.UsageError(f"architecture {name!r} has {what}")
         converter = converters[0]
     else:
-        from .errors import closest
+        from ganzoo.base.errors import closest
 
         suggestions = closest(name, [*weights.names(), *plugins.registry("architectures").names()])
         hint = f" Did you mean {suggestions[0]!r}?" if suggestions else ""
@@ -639,8 +639,8 @@ def export_(model, onnx_path, direction, opset, batch, tolerance, revision) -> N
     --tolerance. MODEL is a run directory, a bundle folder, a registered weights name or a Hub
     repo id.
     """
-    from . import load
-    from .export import check_destination, export_onnx
+    from ganzoo import load
+    from ganzoo.apps.export import check_destination, export_onnx
 
     if batch == "dynamic":
         fixed = None
@@ -676,8 +676,8 @@ def serve(model, axes, host, port, revision, device) -> None:
 
     MODEL is a run directory, a bundle folder, a registered weights name or a Hub repo id.
     """
-    from . import load
-    from .serve import build_app, launch, load_axes
+    from ganzoo import load
+    from ganzoo.apps.serve import build_app, launch, load_axes
 
     loaded_axes = load_axes(axes) if axes is not None else None
     app = build_app(load(model, revision=revision, device=device), loaded_axes, name=model)
@@ -697,7 +697,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _python_show_warning = warnings.showwarning
 
 
-from .editing.command import edit as _edit  # noqa: E402 - cheap: the verbs load lazily
+from ganzoo.editing.command import edit as _edit  # noqa: E402 - cheap: the verbs load lazily
 
 cli.add_command(_edit, "edit")
 

@@ -18,7 +18,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from .errors import DuplicateNameError, PluginError, UnknownNameError, closest, did_you_mean
+from ganzoo.base.errors import DuplicateNameError, PluginError, UnknownNameError, closest, did_you_mean
 
 # "module:attribute" -> "plugin X (dist 1.0): architecture 'x' build" for the first entry that
 # registered it, so an import that fails at first use names who asked for it. Filled by the
@@ -140,7 +140,7 @@ class ArchitectureEntry(Entry):
     config_cls: type
     build: str = attrs.field(validator=_is_ref)
     trainer: str
-    #: Optional and checked: what a model does comes from its kind (:mod:`ganzoo.kinds`); a
+    #: Optional and checked: what a model does comes from its kind (:mod:`ganzoo.nn.kinds`); a
     #: plugin that still says ``task=`` must build a model of the kind that task names.
     task: Literal["unconditional", "conditional", "image-to-image", "text-to-image",
                   "super-resolution"] | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .errors import GanzooError
+from ganzoo.base.errors import GanzooError
 
 ENV_CAP = "GANZOO_MAX_MODEL_GIB"
 GIB = 1 << 30
@@ -69,8 +69,8 @@ def estimate(architecture: str, config: Any, *, measure_activations: bool = True
     """Build ``architecture`` from ``config`` on the meta device and measure it."""
     import torch
 
-    from . import plugins
-    from .registry import load_ref
+    import ganzoo.plugin.manager as plugins
+    from ganzoo.plugin.registry import load_ref
 
     entry = plugins.registry("architectures").get(architecture)
     with torch.device("meta"):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import attrs
 import torch
 
-from .errors import GanzooError
-from .kinds import ContinuousInput, DiscreteInput, LatentGenerator, describe
+from ganzoo.base.errors import GanzooError
+from ganzoo.nn.kinds import ContinuousInput, DiscreteInput, LatentGenerator, describe
 
 #: Columns of a continuous traversal unless asked otherwise.
 DEFAULT_STEPS = 8
@@ -25,7 +25,7 @@ MAX_IMAGES = 4096
 @attrs.frozen(kw_only=True)
 class Grid:
     """Images ``[rows * columns, C, H, W]`` in [-1, 1], row by row, and the grid's ``nrow``
-    (images per row, as :func:`ganzoo.images.save_grid` takes it)."""
+    (images per row, as :func:`ganzoo.base.images.save_grid` takes it)."""
 
     images: torch.Tensor
     nrow: int

@@ -6,8 +6,8 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from . import plugins
-from ._version import __version__
+import ganzoo.plugin.manager as plugins
+from ganzoo._version import __version__
 
 TEMPLATE = """---
 {{ card_data }}
@@ -67,7 +67,7 @@ def model_class(index) -> type:
     initialisation work) to learn its kind."""
     import torch
 
-    from .bundle import build_model
+    from ganzoo.hub.bundle import build_model
 
     with torch.device("meta"):
         return type(build_model(index.architecture, index.config))
@@ -76,14 +76,14 @@ def model_class(index) -> type:
 def make_card(index, *, load_name: str, license: str | None = None, datasets: list[str] = (),
               recipe: str | None = None, metrics: dict[str, Any] | None = None,
               sample: str | None = None, model_cls: type | None = None) -> ModelCard:
-    """The model card of a bundle described by ``index`` (a :class:`ganzoo.bundle.Index`).
+    """The model card of a bundle described by ``index`` (a :class:`ganzoo.hub.bundle.Index`).
 
     Its usage snippet and command come from the model's kind (``model_cls``, by default the
     class the index builds)."""
     import json
 
-    from .kinds import task_of
-    from .structure import unstructure
+    from ganzoo.nn.kinds import task_of
+    from ganzoo.config.structure import unstructure
 
     entry = plugins.registry("architectures").get(index.architecture)
     cls = model_cls or model_class(index)

@@ -3,7 +3,7 @@
 A :class:`GANModel` is an ``nn.Module`` holding all networks of one GAN as named children (role
 names: ``gen``, ``disc``, ``gen_ab`` ...) and the frozen attrs config that fully describes them.
 It is a ``huggingface_hub`` ``ModelHubMixin``: ``save_pretrained``, ``from_pretrained`` and
-``push_to_hub`` work on the bundle format of :mod:`ganzoo.bundle`.
+``push_to_hub`` work on the bundle format of :mod:`ganzoo.hub.bundle`.
 """
 
 from __future__ import annotations
@@ -66,16 +66,16 @@ class GANModel(
 
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """How the generator exports to ONNX (``ganzoo export``): a
-        :class:`ganzoo.export.OnnxSpec` (the module, example and check inputs, names, dynamic
-        axes, and the PyTorch path it must match). Each model kind (:mod:`ganzoo.kinds`) has
+        :class:`ganzoo.apps.export.OnnxSpec` (the module, example and check inputs, names, dynamic
+        axes, and the PyTorch path it must match). Each model kind (:mod:`ganzoo.nn.kinds`) has
         its own; a model of no kind, or with a generator its kind's spec does not fit,
         overrides this. ``direction`` picks a translator's direction; ``batch`` fixes the batch
         size (``None``: dynamic)."""
-        from .export import ExportError
+        from ganzoo.apps.export import ExportError
 
         raise ExportError(f"{self.architecture} is a model of no kind (a plain ganzoo.GANModel), "
                           "which has no default ONNX export; its plugin can provide one with "
-                          "onnx_export_spec, or derive the model from its kind (ganzoo.kinds)")
+                          "onnx_export_spec, or derive the model from its kind (ganzoo.nn.kinds)")
 
     @classmethod
     def usage(cls, load_name: str, config: Any = None) -> str:
@@ -91,7 +91,7 @@ class GANModel(
 
     # -- the Hub mixin: bundles -----------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
-        from .bundle import write_bundle
+        from ganzoo.hub.bundle import write_bundle
 
         write_bundle(self, save_directory)
 
@@ -99,8 +99,8 @@ class GANModel(
     def _from_pretrained(cls, *, model_id: str, revision: str | None, cache_dir, force_download: bool,
                          local_files_only: bool, token, components: str = "inference",
                          device: str = "cpu", **_ignored: Any) -> GANModel:
-        from .errors import CheckpointError
-        from .hub import load
+        from ganzoo.base.errors import CheckpointError
+        from ganzoo.hub.loading import load
 
         model = load(model_id, revision=revision, components=components, device=device,
                      cache_dir=cache_dir, force_download=force_download,
@@ -111,8 +111,8 @@ class GANModel(
         return model
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        from .bundle import index_of
-        from .card import make_card
+        from ganzoo.hub.bundle import index_of
+        from ganzoo.hub.card import make_card
 
         kwargs.setdefault("load_name", f"path/to/{self.architecture}")
         return make_card(index_of(self), model_cls=type(self), **kwargs)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .io import atomic_write_with
+from ganzoo.base.io import atomic_write_with
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -60,7 +60,7 @@ def as_batch(images, *, channels: int | None = None) -> torch.Tensor:
     floats are taken to be in [-1, 1], ``uint8`` in [0, 255]) or a list of these (same size).
     ``channels`` converts to grayscale (1) or RGB (3).
     """
-    from .errors import DataError
+    from ganzoo.base.errors import DataError
 
     if isinstance(images, (list, tuple)):
         if not images:
@@ -71,7 +71,7 @@ def as_batch(images, *, channels: int | None = None) -> torch.Tensor:
             raise DataError(f"images of different sizes cannot form one batch: {sorted(sizes)}")
         return torch.cat(parts)
     if isinstance(images, (str, Path)):
-        from .data.images import load_image
+        from ganzoo.data.images import load_image
 
         return load_image(Path(images), channels or 3).unsqueeze(0)
     if isinstance(images, torch.Tensor):

@@ -31,7 +31,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from ganzoo.base.errors import DataError
 
 __all__ = ["UnsafePickleError", "load", "loads"]
 
@@ -174,7 +174,7 @@ def loads(data: bytes, *, source: str = "<bytes>") -> Any:
 
 def load(path: str | Path) -> Any:
     """Unpickle the file at ``path`` admitting only plain data; errors name the file."""
-    from .io import read_bytes_limited
+    from ganzoo.base.io import read_bytes_limited
 
     path = Path(path)
     try:

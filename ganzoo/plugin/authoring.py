@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from ._version import __version__
-from .errors import GanzooError
+from ganzoo._version import __version__
+from ganzoo.base.errors import GanzooError
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 

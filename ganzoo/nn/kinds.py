@@ -29,7 +29,7 @@ import attrs
 import torch
 import torch.nn.functional as F
 
-from .model import GANModel
+from ganzoo.nn.model import GANModel
 
 
 @attrs.frozen(kw_only=True)
@@ -96,8 +96,8 @@ class LatentGenerator(GANModel):
 
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """z ``[batch, z_dim]`` -> ``gen(z)`` (z viewed as :meth:`sample_latent`'s shape),
-        checked against ``generate(n, z=z)``; see :mod:`ganzoo.export`."""
-        from .export import latent_spec, refuse_direction
+        checked against ``generate(n, z=z)``; see :mod:`ganzoo.apps.export`."""
+        from ganzoo.apps.export import latent_spec, refuse_direction
 
         refuse_direction(self, direction)
         return latent_spec(self, batch)
@@ -126,7 +126,7 @@ class ConditionalGenerator(LatentGenerator):
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """z and labels (int64 ``[batch]``) -> ``gen(z, labels)``, checked against
         ``generate(n, z=z, labels=labels)``."""
-        from .export import latent_spec, refuse_direction
+        from ganzoo.apps.export import latent_spec, refuse_direction
 
         refuse_direction(self, direction)
         return latent_spec(self, batch, labels=True)
@@ -151,7 +151,7 @@ class TextToImage(LatentGenerator):
         return "a small bird"
 
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
-        from .export import ExportError
+        from ganzoo.apps.export import ExportError
 
         raise ExportError(f"{self.architecture} is a text-to-image model, which has no default "
                           "ONNX export; its plugin can provide one with onnx_export_spec")
@@ -181,7 +181,7 @@ def tile_groups(groups: list[torch.Tensor], channels: int) -> torch.Tensor:
     """Preview tiles of image groups: for each item, its images ``groups[0][i]``,
     ``groups[1][i]`` ... side by side, padded with blank tiles to a square grid whose side is a
     multiple of ``len(groups)`` so that ganzoo's default grid never splits an item's group."""
-    from .images import with_channels
+    from ganzoo.base.images import with_channels
 
     tiles = torch.stack([with_channels(g, channels) for g in groups], dim=1).flatten(0, 1)
     side = len(groups) * math.ceil(math.sqrt(len(groups[0]) / len(groups)))
@@ -220,7 +220,7 @@ class Translator(GANModel):
     def check_direction(self, direction: str | None) -> str:
         """``direction``, or the default one for ``None``; a :class:`ganzoo.GanzooError` names
         the directions this model has."""
-        from .errors import GanzooError
+        from ganzoo.base.errors import GanzooError
 
         if direction is None:
             return self.directions[0]
@@ -254,12 +254,12 @@ class Translator(GANModel):
 
     def translate(self, images: Any, direction: str | None = None) -> torch.Tensor:
         """Translate ``images`` (paths, PIL images, tensors in [-1, 1] or lists of these, as
-        :func:`ganzoo.images.as_batch` takes them) of any size in ``direction`` (default: the
+        :func:`ganzoo.base.images.as_batch` takes them) of any size in ``direction`` (default: the
         first of :attr:`directions`): each side is padded by reflection to a multiple of
         :attr:`multiple` and the output cropped back. Returns ``[N, C, H, W]`` in [-1, 1] on the
         model's device."""
-        from .errors import DataError
-        from .images import as_batch
+        from ganzoo.base.errors import DataError
+        from ganzoo.base.images import as_batch
 
         self.generator(direction)  # an unknown direction fails here, in the model's words
         direction = self.check_direction(direction)
@@ -274,7 +274,7 @@ class Translator(GANModel):
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """image ``[batch, C, height, width]`` -> the generator of ``direction``, checked
         against :meth:`translate`; sides are dynamic multiples of :attr:`multiple`."""
-        from .export import translator_spec
+        from ganzoo.apps.export import translator_spec
 
         return translator_spec(self, direction, batch)
 

@@ -1,0 +1,1 @@
+"""Applications built on the library: the CLI, the demo page, reports, export."""

@@ -1,0 +1,1 @@
+"""The lowest layer: ganzoo's errors, atomic and bounded file I/O, the restricted unpickler, image reading."""

@@ -1,0 +1,1 @@
+"""Configuration: recipes, the [train] table, structuring untrusted tables into frozen attrs classes."""

@@ -1,0 +1,1 @@
+"""Networks: the model base class and model kinds, shared layers, losses."""

@@ -1,0 +1,1 @@
+"""The plugin API: hookspecs, registries, the plugin manager, the default plugins."""
