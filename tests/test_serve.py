@@ -266,3 +266,22 @@ def test_serve_mistakes_fail_before_any_server_starts(cli, tmp_path):
     result = cli("serve", "dcgan-digits", "--axes", tmp_path / "no-axes")
     assert result.exit_code == 1 and "no-axes: no such axes folder" in result.output
     assert cli("serve", "dcgan-digits", "--port", "0").exit_code == 2
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_reaches_the_model(monkeypatch):
+    import httpx
+
+    from ganzoo.apps import serve
+
+    monkeypatch.setattr(serve, "MAX_UPLOAD_BYTES", 4096)
+    app = build_app(tiny_model("pix2pix"))
+    url = launch(app, port=free_port(), block=False)
+    try:
+        small = httpx.post(f"{url}gradio_api/upload",
+                           files={"files": ("small.png", b"x" * 1000, "image/png")}, timeout=30)
+        large = httpx.post(f"{url}gradio_api/upload",
+                           files={"files": ("large.png", b"x" * 20000, "image/png")}, timeout=30)
+    finally:
+        app.close()
+    assert small.status_code == 200
+    assert large.status_code == 413

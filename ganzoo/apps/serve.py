@@ -300,6 +300,11 @@ def build_app(model, axes=None, *, name: str | None = None):
     return app
 
 
+#: The largest upload the page accepts (an image to translate or edit); gradio refuses larger ones
+#: with HTTP 413 before they reach ganzoo, and ganzoo's image reader caps the pixel count too.
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+
+
 def launch(app, *, host: str = "127.0.0.1", port: int | None = None, block: bool = True,
            announce=None) -> str:
     """Serve ``app`` at ``http://host:port`` (no share link, no analytics); returns the URL.
@@ -313,7 +318,8 @@ def launch(app, *, host: str = "127.0.0.1", port: int | None = None, block: bool
         _, url, _ = app.launch(server_name=host, server_port=port, share=False,
                                inbrowser=False, prevent_thread_lock=True, quiet=True,
                                ssr_mode=False, pwa=False, mcp_server=False,
-                               enable_monitoring=False, footer_links=[])
+                               enable_monitoring=False, footer_links=[],
+                               max_file_size=MAX_UPLOAD_BYTES)
     except OSError as exc:  # the port is taken, or the host is not an address of this computer
         where = f"{host}:{port}" if port else f"{host} (ports 7860 and up)"
         raise ServeError(f"cannot serve on {where}: {exc}") from None
