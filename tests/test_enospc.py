@@ -164,3 +164,41 @@ def test_fsync_failing_on_a_full_disk_keeps_the_previous_file(finished_run, tmp_
     assert "previous file is intact" in str(info.value)
     assert target.read_bytes() == before
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_axes_tensors_write_on_a_full_disk(tmp_path, monkeypatch):
+    """safetensors' own error (not an OSError) from the axes' tensor file: one line, kept."""
+    import safetensors.torch
+    import torch
+    from ganzoo_tlgan.axes import Axes
+
+    from ganzoo.base.errors import WriteError
+
+    axes = Axes(names=("a",), vectors=torch.eye(1, 8), weights=torch.ones(1, 8),
+                bias=torch.zeros(1), features=({"name": "a"},), generator={})
+    folder = axes.save(tmp_path / "axes")
+    before = (folder / "axes.safetensors").read_bytes()
+    monkeypatch.setattr(safetensors.torch, "save_file", _save_file_failing_for("axes"))
+    with pytest.raises(WriteError) as info:
+        axes.save(folder)
+    assert "No space left on device" in str(info.value) and "\n" not in str(info.value)
+    assert "previous file is intact" in str(info.value)
+    assert (folder / "axes.safetensors").read_bytes() == before
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_onnx_export_on_a_full_disk(finished_run, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    target = tmp_path / "gen.onnx"
+    CliRunner().invoke(cli, ["export", str(finished_run), "--onnx", str(target)],
+                       catch_exceptions=False)
+    before = target.read_bytes()
+
+    def full(fd):
+        raise FULL
+
+    monkeypatch.setattr(os, "fsync", full)
+    line = _one_line(["export", finished_run, "--onnx", target])
+    assert str(target) in line
+    assert target.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
