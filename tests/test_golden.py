@@ -226,6 +226,17 @@ def _check_step(name: str, i: int, ref: dict, losses: dict, model, opt, names) -
     return problems
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The fixtures were recorded on one thread, and the tolerance is the reference's own fp32
+    spread there: more threads sum convolutions in another order, which alone moves Adam's
+    early moments past it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("fast", [False, True], ids=["reference-path", "fast-path"])
 @pytest.mark.parametrize("name", list(golden.CASES))
 def test_steps_match_the_reference(name, fast):

@@ -100,7 +100,8 @@ def test_the_plugin_registers_editors_with_their_edit_verbs():
 
     assert {verb: editor for verb, (editor, _) in verbs().items()} == {
         "fit": "feature-axes", "apply": "feature-axes", "interpolate": "interpolation",
-        "project": "projection", "attribute": "attribute-vector"}
+        "project": "projection", "attribute": "attribute-vector", "brush": "igan-brush",
+        "sphere": "latent-sphere"}
     assert "edit" not in ganzoo.list_names("commands")  # the core owns `ganzoo edit`
 
 
