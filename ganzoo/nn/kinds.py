@@ -290,7 +290,8 @@ class Upscaler(GANModel):
 
     kind: ClassVar[str] = "upscaler"
     task: ClassVar[str] = "super-resolution"
-    command: ClassVar[str] = ""
+    #: ``ganzoo upscale`` takes any Upscaler (the command ships with the SRGAN plugin)
+    command: ClassVar[str] = "ganzoo upscale {model} IMAGE -o OUTPUT.png"
 
     @property
     def scale(self) -> int:

@@ -121,7 +121,6 @@ class SRGAN(ganzoo.Upscaler):
 
     architecture = "srgan"
     generator_components = ("gen",)
-    command = "ganzoo upscale {model} IMAGE -o OUTPUT.png"
 
     def __init__(self, config: SRGANConfig):
         super().__init__(config)
