@@ -86,3 +86,14 @@ def test_the_hook_reference_in_docs_is_generated_from_the_hookspecs():
     section = text[text.index(BEGIN): text.index(END) + len(END)]
     assert section == hook_reference(), ("docs/plugins.md is out of date: run "
                                          "`python -m ganzoo.apps.docs_reference docs/plugins.md`")
+
+
+def test_the_api_reference_is_plain_markdown_generated_from_the_docstrings():
+    # GitHub shows docs/api.md as it is: no mkdocstrings directives, and it matches the code
+    from ganzoo.apps.api_reference import PAGE, api_reference
+
+    text = (ROOT / PAGE).read_text(encoding="utf-8")
+    assert ":::" not in text
+    assert "### `ganzoo.load`" in text and "#### `ganzoo.nn.kinds.Translator`" in text
+    assert text == api_reference(), ("docs/api.md is out of date: run "
+                                      "`python -m ganzoo.apps.api_reference`")
