@@ -53,7 +53,7 @@ __all__ = [
 PUBLIC_MODULES = (
     "ganzoo.plugin.hookspecs", "ganzoo.plugin.registry", "ganzoo.plugin.manager", "ganzoo.base.errors", "ganzoo.nn.kinds",
     "ganzoo.nn.model", "ganzoo.nn.blocks", "ganzoo.nn.losses", "ganzoo.base.images", "ganzoo.base.io",
-    "ganzoo.base.safe_pickle", "ganzoo.hub.bundle", "ganzoo.hub.loading", "ganzoo.apps.export", "ganzoo.testing",
+    "ganzoo.base.safe_pickle", "ganzoo.base.extras", "ganzoo.hub.bundle", "ganzoo.hub.loading", "ganzoo.apps.export", "ganzoo.testing",
     "ganzoo.data", "ganzoo.metrics", "ganzoo.editing", "ganzoo.training.context",
     "ganzoo.training.schedules",
 )

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from ganzoo.base.errors import GanzooError, WriteError
+from ganzoo.base.extras import require
 
 #: Largest absolute difference allowed between onnxruntime's and PyTorch's outputs (images are
 #: in [-1, 1]; float32 reorderings give about 1e-6).
@@ -296,7 +297,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _to_proto(spec: OnnxSpec, opset: int | None):
-    import onnx
+    onnx = require("onnx", "export", what="ONNX export", error=ExportError)
 
     if opset is not None and not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise ExportError(f"opset {opset}: this onnx {onnx.__version__} writes opsets "
@@ -384,8 +385,9 @@ def export_onnx(model, path: str | Path, *, direction: str | None = None,
     the exporter's); ``batch``: a fixed batch size (default: dynamic); ``name``: what the model
     was loaded as, recorded in the file's metadata.
     """
-    import onnx
-    import onnxruntime
+    onnx = require("onnx", "export", what="ONNX export", error=ExportError)
+    onnxruntime = require("onnxruntime", "export", what="checking the ONNX file against PyTorch",
+                          error=ExportError)
 
     from ganzoo._version import __version__
     from ganzoo.base.io import atomic_path

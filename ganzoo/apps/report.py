@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.base.errors import GanzooError, RunDirError
+from ganzoo.base.extras import require
 from ganzoo.base.io import atomic_write_text
 from ganzoo.training import rundir
 
@@ -73,11 +74,7 @@ def loss_curves(records: list[dict]) -> bytes | None:
     """A PNG of every logged loss against the step (one panel), and throughput (a second)."""
     if not records:
         return None
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise GanzooError("ganzoo report draws its curves with matplotlib, which is not "
-                          "installed: pip install 'ganzoo[report]'") from None
+    Figure = require("matplotlib.figure", "report", what="ganzoo report's loss curves").Figure
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for record in records:
         for key, value in record.items():

@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 from ganzoo.base.errors import GanzooError
+from ganzoo.base.extras import require
 
 #: Pictures smaller than this (pixels, longer side) are enlarged by a whole factor for the page.
 DISPLAY_SIDE = 512
@@ -36,12 +37,7 @@ class ServeError(GanzooError):
 
 def _gradio():
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio reads it
-    try:
-        import gradio as gr
-    except ImportError:
-        raise ServeError("the demo page needs the 'serve' extra: pip install 'ganzoo[serve]'"
-                         ) from None
-    return gr
+    return require("gradio", "serve", what="the demo page", error=ServeError)
 
 
 def to_pil(images, *, nrow: int | None = None):

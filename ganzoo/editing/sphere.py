@@ -17,6 +17,7 @@ import attrs
 import torch
 
 from ganzoo.base.errors import GanzooError
+from ganzoo.base.extras import require
 from ganzoo.nn.kinds import ConditionalGenerator, LatentGenerator
 
 
@@ -153,6 +154,7 @@ def write_projector(result: SphereMap, folder) -> list:
     import tempfile
     from pathlib import Path
 
+    require("tensorboard", "map", what="the sphere map's embedding-projector files")
     from torch.utils.tensorboard import SummaryWriter
 
     from ganzoo.base.io import atomic_write_with
@@ -214,10 +216,7 @@ def write_html(result: SphereMap, path, *, title: str = "Latent sphere map"):
     import html
     import json
 
-    try:
-        import plotly.graph_objects as go
-    except ImportError:
-        raise GanzooError("the sphere map's page needs plotly: pip install 'ganzoo[map]'") from None
+    go = require("plotly.graph_objects", "map", what="the sphere map's page")
 
     from ganzoo.base.io import atomic_write_text
 
@@ -255,8 +254,7 @@ def write_html(result: SphereMap, path, *, title: str = "Latent sphere map"):
 
 def write_png(result: SphereMap, path, *, title: str = "Latent sphere map"):
     """A static figure for reports: the sphere from two opposite sides, coloured by label."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "map", what="the sphere map's PNG")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -23,18 +23,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ganzoo.base.extras import require
 from ganzoo.editing.constraints import EditError
 
 FLOWS = ("dis", "farneback")
 
 
 def _cv2():
-    try:
-        import cv2
-    except ImportError:
-        raise EditError("edit transfer needs OpenCV: pip install 'ganzoo[editing]' "
-                        "(opencv-python-headless)") from None
-    return cv2
+    return require("cv2", "editing", what="edit transfer", error=EditError,
+                   package="OpenCV (opencv-python-headless)")
 
 
 def optical_flow(source: torch.Tensor, target: torch.Tensor, *, method: str = "dis"

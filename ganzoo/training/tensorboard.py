@@ -11,17 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganzoo.base.errors import RecipeError
+from ganzoo.base.extras import require
 
 FOLDER = "tensorboard"
 
 
 def check_available() -> None:
     """Fail before the run starts when the recipe asks for TensorBoard and it is not installed."""
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        raise RecipeError("[train] tensorboard = true needs the tensorboard package: "
-                          "pip install 'ganzoo[tensorboard]' (or set tensorboard = false)") from None
+    require("tensorboard", "tensorboard", error=RecipeError,
+            what="[train] tensorboard = true (set it to false to train without)")
 
 
 class TensorBoardLog:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ganzoo.base.errors import GanzooError
+from ganzoo.base.extras import require
 
 from .config import StackGANConfig
 from .matching import unit_scale
@@ -134,12 +135,9 @@ class SentenceEncoder(nn.Module):
         super().__init__()
         self.dim = cfg.embedding_dim
         self.source = cfg.sentence_model
-        try:
-            import sentence_transformers
-        except ImportError:
-            raise GanzooError(
-                "text_encoder = \"sentence\" needs the sentence-transformers package, which is "
-                "not installed: pip install 'ganzoo[sentence]'") from None
+        sentence_transformers = require("sentence_transformers", "sentence",
+                                        what='text_encoder = "sentence"',
+                                        package="sentence-transformers")
         model = sentence_transformers.SentenceTransformer(self.source, device="cpu")
         found = model.get_sentence_embedding_dimension()
         if found != self.dim:
