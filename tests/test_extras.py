@@ -59,7 +59,7 @@ def test_missing_tensorboard_is_caught_before_the_run_starts(monkeypatch):
     from ganzoo.training.tensorboard import check_available
 
     monkeypatch.setitem(sys.modules, "tensorboard", None)
-    with pytest.raises(RecipeError, match=r"tensorboard = true .* pip install 'ganzoo\[tensorboard\]'"):
+    with pytest.raises(RecipeError, match=r"tensorboard = true .* pip install 'ganzoo\[tensorboard\]', or set tensorboard = false"):
         check_available()
 
 

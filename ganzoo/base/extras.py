@@ -7,7 +7,7 @@ a :func:`require` call exists there and lists the package.
 
 from __future__ import annotations
 
-import importlib
+import sys
 from types import ModuleType
 
 from ganzoo.base.errors import GanzooError
@@ -18,12 +18,14 @@ def install_line(extra: str) -> str:
 
 
 def require(module: str, extra: str, *, what: str, error: type[GanzooError] = GanzooError,
-            package: str | None = None) -> ModuleType:
+            package: str | None = None, otherwise: str | None = None) -> ModuleType:
     """Import ``module`` (``"plotly.graph_objects"``) or raise ``error`` with one line: what needs
-    it, which package is missing, and ``pip install 'ganzoo[extra]'``."""
+    it, which package is missing, and ``pip install 'ganzoo[extra]'`` (then ``otherwise``, a
+    way to do without, if given)."""
     try:
-        return importlib.import_module(module)
+        __import__(module)  # through builtins.__import__, so import hooks and patches apply
+        return sys.modules[module]
     except ImportError as exc:
         missing = package or (exc.name or module).split(".")[0]
-        raise error(f"{what} needs {missing}, which is not installed: {install_line(extra)}"
-                    ) from None
+        hint = install_line(extra) + (f", or {otherwise}" if otherwise else "")
+        raise error(f"{what} needs {missing}, which is not installed: {hint}") from None

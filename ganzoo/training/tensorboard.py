@@ -19,7 +19,7 @@ FOLDER = "tensorboard"
 def check_available() -> None:
     """Fail before the run starts when the recipe asks for TensorBoard and it is not installed."""
     require("tensorboard", "tensorboard", error=RecipeError,
-            what="[train] tensorboard = true (set it to false to train without)")
+            what="[train] tensorboard = true", otherwise="set tensorboard = false")
 
 
 class TensorBoardLog:
