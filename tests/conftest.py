@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # The core's tests see ganzoo's own plugins only, whatever else is installed in the environment.
 # Tests of third-party plugins lift this (plugin_fixtures.site, test_example_plugin.ENV).
 os.environ.setdefault("GANZOO_LOAD_PLUGINS", "ganzoo")
+
+# pytest-xdist runs the suite in one worker per core (addopts in pyproject.toml): each worker, and
+# every process it starts, then uses one thread, since workers with torch's default of one thread
+# per core each would oversubscribe the CPU (two trainings at once ran 7x slower that way).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_variable] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 RECIPES = ROOT / "recipes"
 
 TINY_DIGITS = {
