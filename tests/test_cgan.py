@@ -162,3 +162,25 @@ def test_cli_sample_draws_the_asked_for_labels(tmp_path, cli):
     assert cli("sample", run_dir, "--labels", "a,b").exit_code == 2
     unconditional = cli("sample", "dcgan-digits", "--labels", "1", "-o", out)
     assert unconditional.exit_code == 2 and "needs a conditional one" in unconditional.output
+
+
+def test_the_degenerator_measures_a_conditional_model_per_class(tmp_path):
+    # the benchmark's conditional path: critic scores each sample with its label, the picture
+    # has a row per class, and only the generator moves while the critic stays frozen
+    from ganzoo_tlgan.degenerator_benchmark import degenerate
+    from PIL import Image
+
+    recipe = ganzoo.Recipe.from_toml(RECIPES / "cgan_digits.toml", [
+        "train.steps=2", "train.sample_every=2", "train.sample_count=4", "train.eval_every=0",
+        "train.eval_metrics=[]", "model.gen_width=4", "model.disc_width=4", "train.batch_size=8"])
+    run_dir = ganzoo.train(recipe, tmp_path / "run", progress=False).run_dir
+    before = ganzoo.load(str(run_dir), components="all")
+    result = degenerate(run_dir, chunks=1, chunk=3, n=40, pictures=tmp_path, name="essence")
+    first, last = result["rows"]
+    assert (first["frozen_steps"], last["frozen_steps"]) == (0, 3)
+    assert 0.0 <= last["label_accuracy"] <= 1.0 and last["within_class_distance"] > 0
+    assert first["critic_score"] != last["critic_score"]  # the generator moved
+    # a row per class (10), two latents at each of the two measured steps: 4 tiles of 32 + 2 pad
+    assert Image.open(tmp_path / "essence.png").size == (4 * 34 + 2, 10 * 34 + 2)
+    assert (tmp_path / "essence_curves.png").stat().st_size > 0
+    assert ganzoo.load(str(run_dir), components="all").config == before.config  # RUN untouched
