@@ -180,7 +180,8 @@ def test_kl_normal_by_hand():
     assert losses.kl_normal(mu, logvar).item() > 0
 
 
-PAIRED = ["bce_d", "lsgan_d", "hinge_d", "wgan_d", "l1", "l2", "cycle", "identity", "kl_normal"]
+PAIRED = ["bce_d", "lsgan_d", "hinge_d", "wgan_d", "l1", "l2", "cycle", "identity", "kl_normal",
+          "relativistic_average_d", "relativistic_average_g"]
 SINGLE = ["bce_g", "non_saturating_g", "lsgan_g", "hinge_g", "wgan_g"]
 
 

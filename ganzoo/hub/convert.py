@@ -54,8 +54,12 @@ def read_state_dict(path: Path) -> dict:
                "it holds objects other than tensors and plain containers")
         raise CheckpointError(f"{path}: refused: not a plain PyTorch state dict that can be read "
                               f"without running code ({why})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
+    # The wrappers training scripts save around the weights: {"state_dict": ...} (and an epoch),
+    # BasicSR's {"params_ema": ..., "params": ...} (the averaged weights are the published ones).
+    for wrapper in ("state_dict", "params_ema", "params"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+            break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise CheckpointError(f"{path}: expected a state dict (names -> tensors)")

@@ -22,6 +22,8 @@ __all__ = [
     "hinge_g",
     "wgan_d",
     "wgan_g",
+    "relativistic_average_d",
+    "relativistic_average_g",
     "gradient_penalty",
     "l1",
     "l2",
@@ -81,6 +83,19 @@ def wgan_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor
 def wgan_g(fake_logits: torch.Tensor) -> torch.Tensor:
     """Wasserstein generator loss: ``-mean(fake)``."""
     return -fake_logits.float().mean()
+
+
+def relativistic_average_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Relativistic-average discriminator loss (Jolicoeur-Martineau 2018; ESRGAN):
+    ``BCE(real - mean(fake), 1) + BCE(fake - mean(real), 0)``, halved, on logits."""
+    real, fake = real_logits.float(), fake_logits.float()
+    return 0.5 * (F.softplus(-(real - fake.mean())).mean() + F.softplus(fake - real.mean()).mean())
+
+
+def relativistic_average_g(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Its generator loss, the same game with the roles swapped:
+    ``relativistic_average_d(fake_logits, real_logits)``."""
+    return relativistic_average_d(fake_logits, real_logits)
 
 
 def gradient_penalty(

@@ -17,6 +17,8 @@ PAPER = "https://arxiv.org/abs/1609.04802"
 #: Lornatang/SRGAN-PyTorch's published checkpoints (see convert.py).
 HUB = "https://huggingface.co/goodfellowliu/SRGAN-PyTorch/resolve/main/{name}.pth.tar"
 #: Its published x4 generators: (ganzoo weights name, file stem, what it is).
+#: Real-ESRGAN's x4 RRDBNet generator (BasicSR's layout; ESRGAN's own files convert the same way).
+REAL_ESRGAN = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth"
 PUBLISHED = (
     ("srresnet-x4-imagenet", "SRResNet_x4-SRGAN_ImageNet", "SRResNet (MSE) x4"),
     ("srgan-x4-imagenet", "SRGAN_x4-SRGAN_ImageNet", "SRGAN (VGG54 + adversarial) x4"),
@@ -42,7 +44,7 @@ def register_architectures(registry) -> None:
 
 @ganzoo.hookimpl
 def register_trainers(registry) -> None:
-    from .config import SRGANTrainConfig, SRResNetTrainConfig
+    from .config import ESRGANTrainConfig, SRGANTrainConfig, SRResNetTrainConfig
 
     registry.add(
         name="srresnet",
@@ -59,6 +61,14 @@ def register_trainers(registry) -> None:
         config_cls=SRGANTrainConfig,
         summary="SRGAN: D on real vs super-resolved crops, then G on content loss + 1e-3 x "
                 "adversarial loss; starts from an SRResNet run ([model] srresnet).",
+    )
+    registry.add(
+        name="esrgan",
+        step="ganzoo_srgan.train:esrgan_step",
+        optimizers="ganzoo_srgan.train:srgan_optimizers",
+        config_cls=ESRGANTrainConfig,
+        summary="ESRGAN's GAN stage: the relativistic-average GAN (D: is a real crop more real "
+                "than the average fake?) + 5e-3 x it for G on top of L1 content loss.",
     )
 
 
@@ -95,6 +105,11 @@ def register_weights(registry) -> None:
                      paper=PAPER, dataset="imagenet",
                      summary=f"{what} from Lornatang/SRGAN-PyTorch (16 blocks, width 64), "
                              "converted from its published checkpoint on first use.")
+    registry.add(name="realesrgan-x4plus", architecture="srgan", url=REAL_ESRGAN,
+                 converter="ganzoo_srgan.convert_esrgan:convert", license="bsd-3-clause",
+                 paper="https://arxiv.org/abs/2107.10833", dataset="df2k-ost",
+                 summary="Real-ESRGAN x4plus (ESRGAN's RRDBNet: 23 blocks, width 64, growth 32; "
+                         "trained on synthetic real-world degradations), converted on first use.")
 
 
 @ganzoo.hookimpl

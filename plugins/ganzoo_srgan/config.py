@@ -12,7 +12,7 @@ import ganzoo
 
 #: The content losses of the paper: pixel MSE, or the MSE between VGG19 feature maps after the
 #: j-th convolution (and its ReLU) before the i-th max-pooling ("vgg22", "vgg54").
-CONTENT_LOSSES = ("mse", "vgg22", "vgg54")
+CONTENT_LOSSES = ("mse", "l1", "vgg22", "vgg54")
 #: Environment variable naming a VGG19 weights file (torchvision's ``vgg19`` state dict, as
 #: ``.safetensors`` or a ``.pth`` that loads with ``weights_only=True``).
 VGG_WEIGHTS_ENV = "GANZOO_VGG19_WEIGHTS"
@@ -44,6 +44,11 @@ class SRGANConfig:
     and dense 1 (a logit). Its dense layer sees the whole ``resolution`` x ``resolution``
     high-resolution crop (96 in the paper), so ``resolution`` must be a multiple of 16.
 
+    ``generator = "rrdb"``: ESRGAN's generator instead (Wang et al. 2018; ``rrdb.py``):
+    ``blocks`` residual-in-residual dense blocks (23 in ESRGAN) of ``growth`` (32) new feature
+    maps per convolution, no batch norm, nearest-neighbour x2 + convolution upsamplers. Train
+    its GAN stage with ``trainer = "esrgan"`` for ESRGAN's relativistic-average GAN loss.
+
     ``io_range``: the pixel range the generator computes in. ganzoo's images are in [-1, 1];
     ``"[0,1]"`` maps them to [0, 1] on the way in and back on the way out, which converted
     third-party weights need. ``bicubic_skip`` (not in the paper; VDSR's global residual) adds
@@ -64,6 +69,9 @@ class SRGANConfig:
                                                        validator=v.in_(("[-1,1]", "[0,1]")))
     bicubic_skip: bool = attrs.field(default=False, validator=v.instance_of(bool))
     srresnet: str = attrs.field(default="", validator=v.instance_of(str))
+    generator: Literal["srresnet", "rrdb"] = attrs.field(default="srresnet",
+                                                         validator=v.in_(("srresnet", "rrdb")))
+    growth: int = attrs.field(default=32, validator=[v.instance_of(int), v.ge(1), v.le(256)])
 
     @resolution.validator
     def _multiple_of_16(self, _attribute, value: int) -> None:
@@ -83,7 +91,7 @@ class _Content:
     which scales their MSE by 1/12.75^2).
     """
 
-    content: Literal["mse", "vgg22", "vgg54"] = attrs.field(default="mse",
+    content: Literal["mse", "l1", "vgg22", "vgg54"] = attrs.field(default="mse",
                                                            validator=v.in_(CONTENT_LOSSES))
     vgg_weights: str = attrs.field(default="", validator=v.instance_of(str))
     vgg_scale: float = attrs.field(default=1 / 12.75, validator=[ganzoo.finite, v.gt(0.0)])
@@ -104,6 +112,19 @@ class SRGANTrainConfig(_Content, ganzoo.AdversarialTrainConfig):
     adversarial loss (``loss``, the non-saturating -log D(G(x)) of the paper by default)."""
 
     adversarial_weight: float = attrs.field(default=1e-3, validator=[ganzoo.finite, v.gt(0.0)])
+
+
+@attrs.frozen(kw_only=True)
+class ESRGANTrainConfig(_Content, ganzoo.TrainConfig):
+    """ESRGAN's GAN stage (Wang et al. 2018): content loss (``"l1"`` by default) +
+    ``adversarial_weight`` (5e-3 in ESRGAN) x the relativistic-average GAN loss
+    (``ganzoo.nn.losses.relativistic_average_d`` / ``relativistic_average_g``). ESRGAN's
+    perceptual term on VGG features *before* their activation is not offered: the
+    ``vgg22``/``vgg54`` content losses compare them after it, as SRGAN does."""
+
+    content: Literal["mse", "l1", "vgg22", "vgg54"] = attrs.field(default="l1",
+                                                                 validator=v.in_(CONTENT_LOSSES))
+    adversarial_weight: float = attrs.field(default=5e-3, validator=[ganzoo.finite, v.gt(0.0)])
 
 
 def _positive_int(maximum: int):

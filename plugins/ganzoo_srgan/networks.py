@@ -124,9 +124,17 @@ class SRGAN(ganzoo.Upscaler):
 
     def __init__(self, config: SRGANConfig):
         super().__init__(config)
-        self.gen = Generator(channels=config.channels, width=config.width, blocks=config.blocks,
-                             scale=config.scale, io_range=config.io_range,
-                             bicubic_skip=config.bicubic_skip)
+        if config.generator == "rrdb":
+            from .rrdb import RRDBGenerator
+
+            self.gen = RRDBGenerator(channels=config.channels, width=config.width,
+                                     blocks=config.blocks, growth=config.growth,
+                                     scale=config.scale, io_range=config.io_range,
+                                     bicubic_skip=config.bicubic_skip)
+        else:
+            self.gen = Generator(channels=config.channels, width=config.width,
+                                 blocks=config.blocks, scale=config.scale,
+                                 io_range=config.io_range, bicubic_skip=config.bicubic_skip)
         self.disc = Discriminator(channels=config.channels, width=config.disc_width,
                                   resolution=config.resolution)
 
@@ -136,7 +144,12 @@ class SRGAN(ganzoo.Upscaler):
         tiled and untiled upscaling agree exactly."""
         cfg = self.config
         ups = int(math.log2(cfg.scale))
-        radius = 4 + 2 * cfg.blocks + 1 + sum(0.5 ** k for k in range(ups)) + 4 / cfg.scale
+        if cfg.generator == "rrdb":
+            from .rrdb import receptive_radius
+
+            radius = receptive_radius(blocks=cfg.blocks, scale=cfg.scale)
+        else:
+            radius = 4 + 2 * cfg.blocks + 1 + sum(0.5 ** k for k in range(ups)) + 4 / cfg.scale
         return math.ceil(max(radius, 2 if cfg.bicubic_skip else 0))  # bicubic: 2 pixels
 
     def upscale(self, images: Any, *, tile: int | None = DEFAULT_TILE,

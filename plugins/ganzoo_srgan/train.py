@@ -14,16 +14,20 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.hub.bundle import load_into
+from ganzoo.nn.losses import relativistic_average_d, relativistic_average_g
 from ganzoo.base.errors import CheckpointError, GanzooError
 
 #: Fields the SRResNet run must share with the GAN stage that starts from it.
-GENERATOR_FIELDS = ("scale", "channels", "blocks", "width", "io_range", "bicubic_skip")
+GENERATOR_FIELDS = ("scale", "channels", "generator", "blocks", "width", "growth", "io_range",
+                    "bicubic_skip")
 
 
 def content_loss(model, fake: torch.Tensor, target: torch.Tensor, cfg) -> torch.Tensor:
-    """Pixel MSE, or the MSE of VGG19 feature maps (``cfg.content``)."""
+    """Pixel MSE or L1, or the MSE of VGG19 feature maps (``cfg.content``)."""
     if cfg.content == "mse":
         return F.mse_loss(fake.float(), target.float())
+    if cfg.content == "l1":
+        return F.l1_loss(fake.float(), target.float())
     from .vgg import feature_extractor, vgg_loss
 
     features = feature_extractor(cfg.content, cfg.vgg_weights, fake.device)
@@ -58,6 +62,29 @@ def srgan_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     with ctx.frozen(model.disc), ctx.autocast():
         g_content = content_loss(model, fake, target, cfg)
         g_gan = adversarial.g(model.disc(fake))
+        loss_g = g_content + cfg.adversarial_weight * g_gan
+    ctx.update(opt.gen, loss_g)
+    return {"loss_d": loss_d.detach(), "loss_g_content": g_content.detach(),
+            "loss_g_gan": g_gan.detach()}
+
+
+def esrgan_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
+    """ESRGAN's GAN stage (trainer ``esrgan``): the relativistic-average GAN."""
+    cfg = ctx.cfg
+    source, target = batch["source"], batch["target"]
+
+    # (1) Discriminator: is a real crop more real than the average fake, a fake less real than
+    #     the average real crop?
+    with ctx.autocast():
+        fake = model.gen(source)
+        loss_d = relativistic_average_d(model.disc(target), model.disc(fake.detach()))
+    ctx.update(opt.disc, loss_d)
+
+    # (2) Generator: content loss + weight x the same game reversed; both terms carry gradient
+    #     to G (the real crops' side through the average over the batch of fakes).
+    with ctx.frozen(model.disc), ctx.autocast():
+        g_content = content_loss(model, fake, target, cfg)
+        g_gan = relativistic_average_g(model.disc(target).detach(), model.disc(fake))
         loss_g = g_content + cfg.adversarial_weight * g_gan
     ctx.update(opt.gen, loss_g)
     return {"loss_d": loss_d.detach(), "loss_g_content": g_content.detach(),
