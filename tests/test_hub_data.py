@@ -1,0 +1,201 @@
+"""Hub datasets for real: huggan-format parquet repos served by olah over loopback, read through
+``HF_ENDPOINT``, then offline from the cache."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hub_data_fixtures import IMAGE, PAIRED, facades_like, png, publish_dataset
+from hub_server import HubServer, use_hub
+
+from ganzoo import Recipe
+from ganzoo.base.errors import DataError
+from ganzoo.data import hub_datasets
+from ganzoo.data.hub_configs import (HubImagesConfig, HubLabelledConfig, HubPairedConfig,
+                                     HubUnpairedConfig)
+
+REPO = "huggan/tiny-facades"
+
+
+def pixels(data: bytes) -> torch.Tensor:
+    """An encoded image as ganzoo's [C, H, W] in [-1, 1]."""
+    array = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div(127.5).sub(1.0)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One olah for the file (it starts in seconds, not milliseconds); each test has its own
+    repos under its own org."""
+    root = tmp_path_factory.mktemp("hub-data")
+    with HubServer(root / "mirrors", workdir=root / "olah") as running:
+        yield running
+
+
+@pytest.fixture
+def mirrors(server):
+    return server.mirrors
+
+
+@pytest.fixture
+def hub(server, tmp_path, monkeypatch):
+    """huggingface_hub pointed at olah, with a fresh Hub cache and ganzoo cache; ``REPO`` is
+    this test's own (removed afterwards)."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "ganzoo-cache"))
+    use_hub(monkeypatch, server.endpoint, tmp_path / "hf")
+    yield server
+    shutil.rmtree(server.mirrors / "datasets", ignore_errors=True)
+
+
+def paired(**kw) -> HubPairedConfig:
+    return HubPairedConfig(repo=REPO, preprocess="none", flip=False, **kw)
+
+
+def test_paired_rows_come_back_bit_exact_across_shards_and_row_groups(hub, mirrors):
+    columns = facades_like(10)
+    publish_dataset(mirrors, REPO, {"train": columns, "test": facades_like(3, seed=1)},
+                    PAIRED, shards=2)  # two files of 5 rows, row groups of 4
+    train = hub_datasets.build_paired(paired(), "train")
+    assert len(train) == 10 and train.resolution is None
+    for i in (0, 4, 5, 9):  # both files, both sides of a row-group boundary
+        item = train[i]
+        assert torch.equal(item["source"], pixels(columns["imageA"][i]))
+        assert torch.equal(item["target"], pixels(columns["imageB"][i]))
+    test = hub_datasets.build_paired(paired(direction="BtoA"), "test")
+    assert len(test) == 3
+    assert torch.equal(test[2]["source"], pixels(facades_like(3, seed=1)["imageB"][2]))
+
+
+def test_a_single_train_split_says_so_and_offers_a_deterministic_held_out_split(hub, mirrors):
+    columns = facades_like(20)
+    publish_dataset(mirrors, REPO, {"train": columns}, PAIRED)
+    with pytest.raises(DataError, match=r"no split 'test' in this dataset repo \(its splits: "
+                                        r"'train'\); set \[data\] test_split = \"held-out\""):
+        hub_datasets.build_paired(paired(), "test")
+    cfg = paired(test_split="held-out", held_out=0.25)
+    train, test = (hub_datasets.build_paired(cfg, s) for s in ("train", "test"))
+    assert (len(train), len(test)) == (15, 5)
+    assert set(train.rows.rows).isdisjoint(test.rows.rows)
+    assert sorted(train.rows.rows + test.rows.rows) == list(range(20))
+    again = hub_datasets.build_paired(cfg, "test")
+    assert again.rows.rows == test.rows.rows  # the same rows on every build
+    other = hub_datasets.build_paired(paired(test_split="held-out", held_out=0.25,
+                                             held_out_seed=1), "test")
+    assert other.rows.rows != test.rows.rows
+    row = test.rows.rows[0]
+    assert torch.equal(test[0]["target"], pixels(columns["imageB"][row]))
+
+
+def test_revision_pins_a_commit_while_main_moves_on(hub, mirrors):
+    first = publish_dataset(mirrors, REPO, {"train": facades_like(4, seed=1)}, PAIRED)
+    publish_dataset(mirrors, REPO, {"train": facades_like(6, seed=2)}, PAIRED)
+    pinned = hub_datasets.build_paired(paired(revision=first), "train")
+    latest = hub_datasets.build_paired(paired(), "train")
+    assert (len(pinned), len(latest)) == (4, 6)
+    assert torch.equal(pinned[3]["source"], pixels(facades_like(4, seed=1)["imageA"][3]))
+    assert first[:7] in pinned.rows.label
+
+
+def test_a_split_over_the_limit_is_refused_before_any_download(hub, mirrors, tmp_path):
+    # The pointer claims 3 GiB; olah holds only the small object, so a download would
+    # fetch the wrong size and fail: the refusal must come from the metadata alone.
+    publish_dataset(mirrors, REPO, {"train": facades_like(2)}, PAIRED,
+                    lfs_sizes={"data/train-00000-of-00001.parquet": 3 << 30})
+    with pytest.raises(DataError, match=r"split 'train' is 3,072 MiB \(1 parquet files\), over "
+                                        r"\[data\] max_download_mb = 1024; raise it .*"
+                                        r"--set data.max_download_mb=3072"):
+        hub_datasets.build_paired(paired(), "train")
+    assert not list((tmp_path / "hf").rglob("*.parquet"))
+
+
+def dead_endpoint() -> str:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_offline_the_cache_serves_the_same_rows_and_uncached_repos_say_so(
+        hub, mirrors, tmp_path, monkeypatch):
+    columns = facades_like(5)
+    publish_dataset(mirrors, REPO, {"train": columns}, PAIRED)
+    online = hub_datasets.build_paired(paired(), "train")[4]
+    # offline mode, then no Hub at all at the endpoint (no HF_HUB_OFFLINE)
+    for endpoint, offline in ((hub.endpoint, True), (dead_endpoint(), False)):
+        use_hub(monkeypatch, endpoint, tmp_path / "hf", offline=offline)
+        again = hub_datasets.build_paired(paired(), "train")
+        assert torch.equal(again[4]["source"], online["source"])
+        assert torch.equal(again[4]["target"], pixels(columns["imageB"][4]))
+    with pytest.raises(DataError, match=r"huggan/other@main: the Hub \(http://127.0.0.1:\d+\) "
+                                        r"cannot be reached and this dataset is not in the local "
+                                        r"cache"):
+        hub_datasets.build_paired(HubPairedConfig(repo="huggan/other"), "train")
+    use_hub(monkeypatch, hub.endpoint, tmp_path / "hf", offline=True)
+    with pytest.raises(DataError, match=r"huggan/other@main: offline mode is on \(HF_HUB_OFFLINE\) "
+                                        r"and this dataset is not in the local cache"):
+        hub_datasets.build_paired(HubPairedConfig(repo="huggan/other"), "train")
+
+
+def test_bad_repos_end_in_one_line_naming_what_is_wrong(hub, mirrors):
+    columns = facades_like(3)
+    columns["imageB"][1] = b"\x89PNG\r\n\x1a\n" + b"garbage" * 40  # a corrupt image in row 1
+    publish_dataset(mirrors, REPO, {"train": columns}, PAIRED)
+    data = hub_datasets.build_paired(paired(), "train")
+    data[0]
+    with pytest.raises(DataError, match=r"cannot read image huggan/tiny-facades@\w{7} split 'train' "
+                                        r"data/train-00000-of-00001.parquet row 1 \(imageB\): "
+                                        r"Truncated"):
+        data[1]
+    with pytest.raises(DataError, match=r"no column 'A' \(\[data\] column_a\); its columns: "
+                                        r"imageA, imageB"):
+        hub_datasets.build_paired(paired(column_a="A"), "train")
+    with pytest.raises(DataError, match=r"huggan/missing@main: no such Hub dataset repo"):
+        hub_datasets.build_paired(HubPairedConfig(repo="huggan/missing"), "train")
+    with pytest.raises(DataError, match=r"image \(12x10\) is smaller than crop_size = 256"):
+        hub_datasets.build_paired(HubPairedConfig(repo=REPO, preprocess="crop"), "train")[0]
+
+
+def test_unpaired_domains_leave_out_the_shorter_ones_empty_cells(hub, mirrors):
+    horses = [png(i) for i in range(3)] + [None, None]
+    zebras = [png(100 + i) for i in range(5)]
+    publish_dataset(mirrors, REPO, {"train": {"imageA": horses, "imageB": zebras}}, PAIRED)
+    cfg = HubUnpairedConfig(repo=REPO, preprocess="none", flip=False, serial=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = hub_datasets.build_unpaired(cfg, "train")
+    assert "2 empty cells in column 'imageA' left out" in str(caught[0].message)
+    assert (len(data.rows_a), len(data.rows_b), len(data)) == (3, 5, 5)
+    assert torch.equal(data[4]["a"], pixels(horses[1]))  # A wraps round
+    assert torch.equal(data[4]["b"], pixels(zebras[4]))
+
+
+def test_images_and_class_labels(hub, mirrors):
+    features = {"image": IMAGE, "label": {"_type": "ClassLabel", "names": ["a", "b", "c"]}}
+    images = [png(i, (20, 16)) for i in range(4)]
+    publish_dataset(mirrors, REPO, {"train": {"image": images, "label": [0, 1, 0, 1]}}, features)
+    plain = hub_datasets.build_images(HubImagesConfig(repo=REPO, resolution=8), "train")
+    assert plain[0]["image"].shape == (3, 8, 8) and set(plain[0]) == {"image"}
+    labelled = hub_datasets.build_labelled(HubLabelledConfig(repo=REPO, resolution=8), "train")
+    assert labelled.num_classes == 3  # from the ClassLabel, though only 0 and 1 occur
+    assert labelled[3]["label"].item() == 1 and labelled[3]["label"].dtype == torch.long
+    assert torch.equal(labelled[3]["image"], plain[3]["image"])
+
+
+def test_recipe_keys_are_checked_where_they_are_read():
+    with pytest.raises(Exception, match=r"held_out = 0.2 only applies with test_split = "
+                                        r"\"held-out\""):
+        Recipe.from_dict({"architecture": "pix2pix", "model": {},
+                          "data": {"dataset": "hub-paired", "repo": "huggan/facades",
+                                   "held_out": 0.2}}, source="r.toml")
+    with pytest.raises(Exception, match=r"'facades' is not a Hub dataset id; expected "
+                                        r"'org/name'"):
+        Recipe.from_dict({"architecture": "pix2pix", "model": {},
+                          "data": {"dataset": "hub-paired", "repo": "facades"}},
+                         source="r.toml")
