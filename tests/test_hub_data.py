@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -13,9 +17,11 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import RECIPES
 from hub_data_fixtures import IMAGE, PAIRED, facades_like, png, publish_dataset
 from hub_server import HubServer, use_hub
 
+import ganzoo
 from ganzoo import Recipe
 from ganzoo.base.errors import DataError
 from ganzoo.data import hub_datasets
@@ -199,3 +205,48 @@ def test_recipe_keys_are_checked_where_they_are_read():
         Recipe.from_dict({"architecture": "pix2pix", "model": {},
                           "data": {"dataset": "hub-paired", "repo": "facades"}},
                          source="r.toml")
+
+
+FEW = ["data.load_size=20", "data.crop_size=16", "model.resolution=16", "model.gen_width=4",
+       "model.disc_width=4", "model.disc_layers=1", "train.steps=2", "train.log_every=1",
+       "train.sample_every=2", "train.checkpoint_every=2", "train.sample_count=2"]
+
+
+@pytest.mark.parametrize("hub_recipe, folder_recipe", [
+    ("pix2pix_facades_hub.toml", "pix2pix_facades.toml"),
+    ("cyclegan_horse2zebra_hub.toml", "cyclegan_horse2zebra.toml")])
+def test_the_hub_recipes_are_the_folder_recipes_on_hub_data(hub_recipe, folder_recipe):
+    hub, folder = Recipe.from_toml(RECIPES / hub_recipe), Recipe.from_toml(RECIPES / folder_recipe)
+    assert (hub.model, hub.train) == (folder.model, folder.train)
+    assert hub.data.config.repo.startswith("huggan/")
+    assert hub.data.config.direction == folder.data.config.direction
+
+
+def test_ganzoo_run_trains_the_pix2pix_hub_recipe_through_hf_endpoint(hub, mirrors, tmp_path):
+    publish_dataset(mirrors, REPO, {"train": facades_like(20, size=(20, 20))}, PAIRED)
+    env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "cli-home"),
+           "GANZOO_CACHE": str(tmp_path / "cli-cache"), "HF_HUB_OFFLINE": "0",
+           "OMP_NUM_THREADS": "1"}
+    sets = [f"data.repo='{REPO}'", *FEW, "model.depth=4", "train.eval_samples=2"]
+    done = subprocess.run([sys.executable, "-m", "ganzoo", "run",
+                           str(RECIPES / "pix2pix_facades_hub.toml"), "--out",
+                           str(tmp_path / "run"), "-q",
+                           *[arg for s in sets for arg in ("--set", s)]],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    scores = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()
+              if '"eval"' in line]
+    assert scores and {"paired-l1", "psnr", "ssim"} <= set(scores[-1]["eval"])
+    model = ganzoo.load(str(tmp_path / "run"))
+    assert model.translate(torch.zeros(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+
+
+def test_the_cyclegan_hub_recipe_trains_in_process(hub, mirrors, tmp_path):
+    columns = facades_like(6, size=(20, 20))
+    columns["imageA"][4:] = [None, None]  # 4 horses, 6 zebras
+    publish_dataset(mirrors, REPO, {"train": columns}, PAIRED)
+    recipe = Recipe.from_toml(RECIPES / "cyclegan_horse2zebra_hub.toml",
+                              [f"data.repo='{REPO}'", *FEW, "model.blocks=1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the two empty cells, said once per build
+        assert ganzoo.train(recipe, tmp_path / "run", progress=False).status == "finished"
