@@ -14,6 +14,11 @@ are visible at once (``main`` moves; older commits stay reachable by sha).
 Revisions are resolved by git itself: branch and tag names, full and short commit
 shas. ``X-Repo-Commit`` is the commit sha, ``ETag`` the git blob sha.
 
+Dataset repos (``repo_type="dataset"``) are served the same way under
+``/datasets/...`` and ``/api/datasets/...``; ``publish(..., lfs=(...))`` commits files as
+git-LFS pointers with their objects under ``.git/lfs/objects/``, which olah serves and
+reports (``lfs`` size and sha256) as the Hub does for large files.
+
 Served from the mirror (offline): ``HEAD``/``GET /{org}/{repo}/resolve/{rev}/{path}``,
 ``/api/models/{org}/{repo}/revision/{rev}`` (what ``snapshot_download`` and
 ``model_info(revision=...)`` use), ``/api/models/{org}/{repo}/tree/{rev}/{path}``,
