@@ -140,8 +140,11 @@ def manifest(cfg: HubSource) -> Manifest:
                  if item.path.endswith(".parquet") and getattr(item, "size", None) is not None]
     except errors.HfHubHTTPError as exc:
         raise _hub_failure(exc, cfg.repo, revision) from None
+    if not COMMIT.match(commit or ""):
+        raise DataError(f"{cfg.repo}@{revision}: the Hub answered commit {commit!r}, not a sha")
     splits: dict[str, list[tuple[str, int]]] = {}
     for path, size in sorted(files):
+        _check_repo_path(cfg.repo, path)
         split = split_of(path)
         if split is not None:
             splits.setdefault(split, []).append((path, size))
@@ -160,12 +163,23 @@ def manifest(cfg: HubSource) -> Manifest:
     return found
 
 
+def _check_repo_path(repo: str, path: str) -> None:
+    """A file name from the Hub becomes a path in the cache: it must stay inside it."""
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
+        raise DataError(f"{repo}: the Hub listed a file named {path!r}, which is not a plain "
+                        "path inside the repo; refusing it")
+
+
 def _read_manifest(repo: str, commit: str) -> Manifest | None:
     path = cache_root() / repo.replace("/", "--") / commit / MANIFEST
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         splits = {name: tuple((str(p), int(s)) for p, s in entries)
                   for name, entries in data["splits"].items()}
+        for entries in splits.values():
+            for name, _ in entries:
+                _check_repo_path(repo, name)
         return Manifest(repo=data["repo"], commit=data["commit"], splits=splits)
     except FileNotFoundError:
         return None
@@ -185,7 +199,7 @@ def _offline_manifest(repo: str, revision: str) -> Manifest:
             commit = _ref_file(repo, revision).read_text(encoding="utf-8").strip()
         except OSError:
             pass
-    found = _read_manifest(repo, commit) if commit else None
+    found = _read_manifest(repo, commit) if commit and COMMIT.match(commit) else None
     if found is None:
         raise DataError(f"{repo}@{revision}: {reason} and this dataset is not in the local cache "
                         f"({cache_root()}); connect once to download it")
