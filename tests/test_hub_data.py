@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from PIL import Image
 
 from conftest import RECIPES
 from hub_data_fixtures import IMAGE, PAIRED, facades_like, png, publish_dataset
-from hub_server import HubServer, use_hub
+from hub_server import HubServer, publish, use_hub
 
 import ganzoo
 from ganzoo import Recipe
@@ -255,3 +256,26 @@ def test_the_cyclegan_hub_recipe_trains_in_process(hub, mirrors, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the two empty cells, said once per build
         assert ganzoo.train(recipe, tmp_path / "run", progress=False).status == "finished"
+
+
+def test_parquet_written_by_the_datasets_library_reads(hub, mirrors):
+    """Files that datasets 5.2.0 wrote (tests/fixtures/hub-data/README.md), as huggan's are."""
+    folder = Path(__file__).parent / "fixtures" / "hub-data"
+    publish(mirrors, REPO, {
+        "data/train-00000-of-00001.parquet": (folder / "datasets-5.2.0-paired.parquet").read_bytes(),
+        "README.md": "---\n---\n"}, repo_type="dataset", lfs=("data/train-00000-of-00001.parquet",))
+    pairs = hub_datasets.build_paired(paired(), "train")
+    assert len(pairs) == 5 and pairs[4]["source"].shape == (3, 6, 8)
+    rng = np.random.default_rng(0)  # how the fixture's images were drawn
+    first = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    assert torch.equal(pairs[0]["source"],
+                       torch.from_numpy(first).permute(2, 0, 1).float().div(127.5).sub(1.0))
+    labelled_repo = REPO + "-labelled"
+    publish(mirrors, labelled_repo, {
+        "data/train-00000-of-00001.parquet":
+            (folder / "datasets-5.2.0-labelled.parquet").read_bytes()},
+        repo_type="dataset", lfs=("data/train-00000-of-00001.parquet",))
+    labelled = hub_datasets.build_labelled(
+        HubLabelledConfig(repo=labelled_repo, resolution=8, center_crop=False), "train")
+    assert labelled.num_classes == 4  # the ClassLabel's names, though label 3 never occurs
+    assert [labelled[i]["label"].item() for i in range(4)] == [0, 1, 2, 1]
