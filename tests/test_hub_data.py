@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import shutil
 import socket
 import warnings
@@ -74,6 +75,10 @@ def test_paired_rows_come_back_bit_exact_across_shards_and_row_groups(hub, mirro
         item = train[i]
         assert torch.equal(item["source"], pixels(columns["imageA"][i]))
         assert torch.equal(item["target"], pixels(columns["imageB"][i]))
+    # DataLoader workers started by spawn/forkserver get a pickle: the file names, not the rows
+    copy = pickle.loads(pickle.dumps(train))
+    assert len(pickle.dumps(train)) < 2000 < sum(map(len, columns["imageA"]))
+    assert torch.equal(copy[9]["target"], pixels(columns["imageB"][9]))
     test = hub_datasets.build_paired(paired(direction="BtoA"), "test")
     assert len(test) == 3
     assert torch.equal(test[2]["source"], pixels(facades_like(3, seed=1)["imageB"][2]))
