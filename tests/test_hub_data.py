@@ -104,14 +104,17 @@ def test_a_single_train_split_says_so_and_offers_a_deterministic_held_out_split(
     assert torch.equal(test[0]["target"], pixels(columns["imageB"][row]))
 
 
-def test_revision_pins_a_commit_while_main_moves_on(hub, mirrors):
+def test_revision_pins_a_commit_while_main_moves_on(hub, mirrors, tmp_path):
     first = publish_dataset(mirrors, REPO, {"train": facades_like(4, seed=1)}, PAIRED)
-    publish_dataset(mirrors, REPO, {"train": facades_like(6, seed=2)}, PAIRED)
+    second = publish_dataset(mirrors, REPO, {"train": facades_like(6, seed=2)}, PAIRED)
     pinned = hub_datasets.build_paired(paired(revision=first), "train")
     latest = hub_datasets.build_paired(paired(), "train")
     assert (len(pinned), len(latest)) == (4, 6)
     assert torch.equal(pinned[3]["source"], pixels(facades_like(4, seed=1)["imageA"][3]))
     assert first[:7] in pinned.rows.label
+    # what main resolved to is kept, for pinning later (docs/datasets.md says where)
+    ref = tmp_path / "ganzoo-cache" / "hub-data" / "huggan--tiny-facades" / "refs" / "main"
+    assert ref.read_text().strip() == second
 
 
 def test_a_split_over_the_limit_is_refused_before_any_download(hub, mirrors, tmp_path):
