@@ -135,6 +135,22 @@ def dead_endpoint() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+def test_a_file_that_decompresses_past_the_limit_is_refused_before_it_is_read(hub, mirrors):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()  # 3 MiB of zeros: a few hundred bytes of zstd
+    pq.write_table(pa.table({"imageA": pa.array([bytes(3 << 20)], pa.binary())}), sink,
+                   compression="zstd")
+    packed = sink.getvalue().to_pybytes()
+    assert len(packed) < 4096
+    publish(mirrors, REPO, {"data/train-00000-of-00001.parquet": packed}, repo_type="dataset",
+            lfs=("data/train-00000-of-00001.parquet",))
+    with pytest.raises(DataError, match=r"data/train-00000-of-00001.parquet decompresses to 3 MiB, "
+                                        r"over \[data\] max_download_mb = 1"):
+        hub_datasets.build_paired(paired(max_download_mb=1), "train")
+
+
 def test_offline_the_cache_serves_the_same_rows_and_uncached_repos_say_so(
         hub, mirrors, tmp_path, monkeypatch):
     columns = facades_like(5)

@@ -231,8 +231,9 @@ def check_size(found: Manifest, split: str, files, limit_mb: int) -> None:
                         f"data.max_download_mb={-(-total // MIB)})")
 
 
-def _arrow_file(found: Manifest, path: str) -> Path:
-    """The cached Arrow copy of the repo's parquet file ``path``, made on first use."""
+def _arrow_file(found: Manifest, path: str, limit_mb: int) -> Path:
+    """The cached Arrow copy of the repo's parquet file ``path``, made on first use; refused
+    when its decompressed size (from the file's metadata) is over ``limit_mb``."""
     target = found.folder() / (path + ".arrow")
     if target.is_file():
         return target
@@ -253,6 +254,12 @@ def _arrow_file(found: Manifest, path: str) -> Path:
     pa = _pyarrow()
     try:  # a corrupt file is ArrowInvalid; a full disk stays a WriteError from atomic_path
         parquet = pa.parquet.ParquetFile(local)
+        meta = parquet.metadata
+        unpacked = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
+        if unpacked > limit_mb * MIB:  # a small file can decompress into a huge one
+            raise DataError(f"{found.where}: {path} decompresses to {unpacked / MIB:,.0f} MiB, "
+                            f"over [data] max_download_mb = {limit_mb}; raise it to read it "
+                            f"(--set data.max_download_mb={-(-unpacked // MIB)})")
         with atomic_path(target) as tmp:
             with pa.OSFile(str(tmp), "wb") as sink, \
                     pa.ipc.new_file(sink, parquet.schema_arrow) as writer:
@@ -374,7 +381,7 @@ def open_split(cfg: HubSource, split: str, columns: Mapping[str, str]) -> HubRow
     found = manifest(cfg)
     files = _files_of(found, name, cfg)
     check_size(found, name, files, cfg.max_download_mb)
-    arrows = [(path, _arrow_file(found, path)) for path, _ in files]
+    arrows = [(path, _arrow_file(found, path, cfg.max_download_mb)) for path, _ in files]
     rows = HubRows(label=f"{found.where} split {name!r}", files=arrows, rows=[])
     _check_columns(rows, columns)
     count = sum(table.num_rows for table in rows.tables())

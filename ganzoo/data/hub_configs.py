@@ -51,7 +51,8 @@ class HubSource:
       fraction (default 0.1) of the training rows as the test split, chosen by
       ``held_out_seed``, and training uses the rest.
     - ``max_download_mb``: the largest split ganzoo downloads, checked against the Hub's file
-      sizes before anything is fetched; raise it to download a larger one.
+      sizes before anything is fetched, and the most a parquet file may decompress to (from its
+      metadata, before it is read); raise it to read a larger one.
     """
 
     repo: str = attrs.field(validator=_repo_id)
