@@ -9,6 +9,7 @@ import os
 import pickle
 import shutil
 import socket
+import sys
 import warnings
 from pathlib import Path
 
@@ -215,6 +216,21 @@ def test_images_and_class_labels(hub, mirrors):
     assert labelled.num_classes == 3  # from the ClassLabel, though only 0 and 1 occur
     assert labelled[3]["label"].item() == 1 and labelled[3]["label"].dtype == torch.long
     assert torch.equal(labelled[3]["image"], plain[3]["image"])
+
+
+def test_a_damaged_cache_file_and_a_missing_pyarrow_say_what_to_do(hub, mirrors, tmp_path,
+                                                                    monkeypatch):
+    publish_dataset(mirrors, REPO, {"train": facades_like(2)}, PAIRED)
+    hub_datasets.build_paired(paired(), "train")
+    arrow, = (tmp_path / "ganzoo-cache").rglob("*.arrow")
+    arrow.write_bytes(arrow.read_bytes()[:100])
+    with pytest.raises(DataError, match=r"the cached copy .*train-00000-of-00001.parquet.arrow "
+                                        r"is unreadable .*; delete it to download and convert"):
+        hub_datasets.build_paired(paired(), "train")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    with pytest.raises(DataError, match=r"pyarrow, which is not installed: "
+                                        r"pip install 'ganzoo\[hub-data\]'"):
+        hub_datasets.build_paired(paired(), "train")
 
 
 @pytest.mark.parametrize("name", ["../../escape.parquet", "/etc/x.parquet", "data/./t.parquet",

@@ -296,8 +296,15 @@ class HubRows:
     def tables(self) -> list:
         if self._tables is None:
             pa = _pyarrow()
-            self._tables = [pa.ipc.open_file(pa.memory_map(str(arrow))).read_all()
-                            for _, arrow in self.files]
+            tables = []
+            for _, arrow in self.files:
+                try:
+                    tables.append(pa.ipc.open_file(pa.memory_map(str(arrow))).read_all())
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise DataError(f"{self.label}: the cached copy {arrow} is unreadable "
+                                    f"({exc}); delete it to download and convert it again"
+                                    ) from None
+            self._tables = tables
             self._offsets = [0]
             for table in self._tables:
                 self._offsets.append(self._offsets[-1] + table.num_rows)
