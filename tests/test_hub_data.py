@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from conftest import RECIPES
-from hub_data_fixtures import IMAGE, PAIRED, facades_like, png, publish_dataset
+from hub_data_fixtures import IMAGE, PAIRED, facades_like, parquet, png, publish_dataset
 from hub_server import HubServer, publish, use_hub
 
 import ganzoo
@@ -103,6 +103,21 @@ def test_a_single_train_split_says_so_and_offers_a_deterministic_held_out_split(
     assert other.rows.rows != test.rows.rows
     row = test.rows.rows[0]
     assert torch.equal(test[0]["target"], pixels(columns["imageB"][row]))
+
+
+def test_a_repo_with_several_subsets_asks_for_data_dir(hub, mirrors):
+    small, large = facades_like(2, seed=1), facades_like(3, seed=2)
+    files = {"small/train-00000-of-00001.parquet": parquet(small, PAIRED),
+             "large/train-00000-of-00001.parquet": parquet(large, PAIRED)}
+    publish(mirrors, REPO, files, repo_type="dataset", lfs=tuple(files))
+    with pytest.raises(DataError, match=r"split 'train' is in 2 folders \(large/, small/\): "
+                                        r"several subsets; pick one with \[data\] data_dir = "
+                                        r"'large'"):
+        hub_datasets.build_paired(paired(), "train")
+    data = hub_datasets.build_paired(paired(data_dir="small"), "train")
+    assert len(data) == 2 and torch.equal(data[1]["source"], pixels(small["imageA"][1]))
+    with pytest.raises(DataError, match=r"no parquet split files under data_dir = 'medium'"):
+        hub_datasets.build_paired(paired(data_dir="medium"), "train")
 
 
 def test_revision_pins_a_commit_while_main_moves_on(hub, mirrors, tmp_path):

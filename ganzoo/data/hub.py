@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import warnings
 from collections.abc import Mapping
@@ -210,14 +211,26 @@ def _offline_manifest(repo: str, revision: str) -> Manifest:
 
 
 def _files_of(found: Manifest, split: str, cfg: HubSource) -> tuple[tuple[str, int], ...]:
-    if split in found.splits:
-        return found.splits[split]
-    have = ", ".join(map(repr, sorted(found.splits)))
+    inside = f"{cfg.data_dir}/" if cfg.data_dir else ""
+    splits = {name: tuple(f for f in files if f[0].startswith(inside))
+              for name, files in found.splits.items()}
+    splits = {name: files for name, files in splits.items() if files}
+    where = f"{found.where}/{cfg.data_dir}" if cfg.data_dir else found.where
+    if split in splits:
+        folders = sorted({posixpath.dirname(path) + "/" for path, _ in splits[split]})
+        if len(folders) > 1:
+            raise DataError(f"{where}: split {split!r} is in {len(folders)} folders "
+                            f"({', '.join(folders)}): several subsets; pick one with [data] "
+                            f"data_dir = {folders[0].rstrip('/')!r}")
+        return splits[split]
+    if not splits:
+        raise DataError(f"{where}: no parquet split files under data_dir = {cfg.data_dir!r}")
+    have = ", ".join(map(repr, sorted(splits)))
     hint = ""
-    if split == cfg.test_split and cfg.train_split in found.splits:
+    if split == cfg.test_split and cfg.train_split in splits:
         hint = (f"; set [data] test_split = \"{HELD_OUT}\" to hold out a fixed "
                 f"{cfg.held_out_fraction:.0%} of {cfg.train_split!r} as the test split")
-    raise DataError(f"{found.where}: no split {split!r} in this dataset repo (its splits: "
+    raise DataError(f"{where}: no split {split!r} in this dataset repo (its splits: "
                     f"{have}){hint}")
 
 

@@ -34,6 +34,13 @@ def _split_name(_instance, attribute, value: str) -> None:
                          "'_', '-', '.'), e.g. 'train'")
 
 
+def _data_dir(_instance, _attribute, value: str) -> None:
+    parts = value.split("/") if isinstance(value, str) else [""]
+    if any(not re.fullmatch(r"[\w.-]+", p) or p in (".", "..") for p in parts):
+        raise ValueError(f"data_dir = {value!r} is not a folder of the repo, e.g. 'data' or "
+                         "'default/train'")
+
+
 def _column(_instance, attribute, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{attribute.name} must name a column of the dataset, got {value!r}")
@@ -49,7 +56,8 @@ class HubSource:
       ``data/<split>-00000-of-00001.parquet``, or ``<split>/*.parquet``). Many huggan repos hold a
       single ``train`` split: ``test_split = "held-out"`` then holds out a fixed ``held_out``
       fraction (default 0.1) of the training rows as the test split, chosen by
-      ``held_out_seed``, and training uses the rest.
+      ``held_out_seed``, and training uses the rest. A repo with several subsets holds a
+      split in several folders: ``data_dir`` picks one (only files under it are read).
     - ``max_download_mb``: the largest split ganzoo downloads, checked against the Hub's file
       sizes before anything is fetched, and the most a parquet file may decompress to (from its
       metadata, before it is read); raise it to read a larger one.
@@ -58,6 +66,7 @@ class HubSource:
     repo: str = attrs.field(validator=_repo_id)
     revision: str | None = attrs.field(
         default=None, validator=v.optional([v.instance_of(str), v.min_len(1)]))
+    data_dir: str | None = attrs.field(default=None, validator=v.optional(_data_dir))
     train_split: str = attrs.field(default="train", validator=_split_name)
     test_split: str = attrs.field(default="test", validator=_split_name)
     held_out: float | None = attrs.field(
