@@ -71,8 +71,10 @@ class HubSource:
     test_split: str = attrs.field(default="test", validator=_split_name)
     held_out: float | None = attrs.field(
         default=None, validator=v.optional([v.instance_of(float), v.gt(0.0), v.le(0.5)]))
-    held_out_seed: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
-    max_download_mb: int = attrs.field(default=1024, validator=[v.instance_of(int), v.ge(1)])
+    held_out_seed: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0),
+                                                           v.lt(2**63)])
+    max_download_mb: int = attrs.field(default=1024, validator=[v.instance_of(int), v.ge(1),
+                                                                v.le(10**8)])  # 100 TB
 
     @held_out.validator
     def _held_out_needs_split(self, _attribute, value: float | None) -> None:
