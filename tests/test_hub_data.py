@@ -248,6 +248,16 @@ def test_a_damaged_cache_file_and_a_missing_pyarrow_say_what_to_do(hub, mirrors,
         hub_datasets.build_paired(paired(), "train")
 
 
+@pytest.mark.parametrize("path, split", [
+    ("data/train-00000-of-00003.parquet", "train"), ("data/test-00002-of-00003.parquet", "test"),
+    ("data/validation.parquet", "validation"), ("default/train/0000.parquet", "train"),
+    ("subset/data/test-00000-of-00001.parquet", "test"), ("0000.parquet", None)])
+def test_the_split_comes_from_the_file_name_as_the_hub_lays_them_out(path, split):
+    from ganzoo.data.hub import split_of
+
+    assert split_of(path) == split
+
+
 @pytest.mark.parametrize("name", ["../../escape.parquet", "/etc/x.parquet", "data/./t.parquet",
                                   "data\\..\\t.parquet"])
 def test_a_file_name_from_the_hub_cannot_leave_the_cache(name):

@@ -32,17 +32,19 @@ from urllib.parse import quote
 import attrs
 
 from ganzoo.base.errors import DataError
-from ganzoo.base.io import MIB, atomic_path, atomic_write_json
+from ganzoo.base.io import MIB, atomic_path, atomic_write_json, atomic_write_text
 from ganzoo.data.hub_configs import HELD_OUT, HubSource
 from ganzoo.data.images import check_split
 
 INSTALL = "pip install 'ganzoo[hub-data]'"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 MANIFEST = "manifest.json"
-#: ``data/train-00000-of-00001.parquet`` (``push_to_hub``) or ``train/0000.parquet`` (the Hub's
-#: parquet conversion, ``refs/convert/parquet``), below any folder.
-_SPLIT_FILE = re.compile(r"(?:^|/)(?P<split>[\w.]+?)-\d{5}-of-\d{5}\.parquet$")
-_SPLIT_DIR = re.compile(r"(?:^|/)(?P<split>[\w.-]+)/[^/]+\.parquet$")
+#: How a parquet file's path names its split, first match wins: ``data/train-00000-of-00001.parquet``
+#: (``push_to_hub``), ``data/train.parquet`` (uploaded by hand; the name starts with a letter),
+#: ``default/train/0000.parquet`` (the Hub's parquet conversion, ``refs/convert/parquet``).
+_SPLIT_PATTERNS = (re.compile(r"(?:^|/)(?P<split>[\w.]+?)-\d{5}-of-\d{5}\.parquet$"),
+                   re.compile(r"(?:^|/)(?P<split>[A-Za-z][\w.-]*)\.parquet$"),
+                   re.compile(r"(?:^|/)(?P<split>[\w.-]+)/[^/]+\.parquet$"))
 
 
 def cache_root() -> Path:
@@ -82,8 +84,11 @@ class Manifest:
 
 def split_of(path: str) -> str | None:
     """The split a parquet file of a dataset repo belongs to (None: not a split file)."""
-    match = _SPLIT_FILE.search(path) or _SPLIT_DIR.search(path)
-    return match["split"] if match else None
+    for pattern in _SPLIT_PATTERNS:
+        match = pattern.search(path)
+        if match:
+            return match["split"]
+    return None
 
 
 def _ref_file(repo: str, revision: str) -> Path:
@@ -131,7 +136,7 @@ def manifest(cfg: HubSource) -> Manifest:
             return cached
     if not _online():
         return _offline_manifest(cfg.repo, revision)
-    from huggingface_hub import HfApi, errors
+    from huggingface_hub import HfApi
 
     api = HfApi()
     try:
@@ -139,7 +144,7 @@ def manifest(cfg: HubSource) -> Manifest:
         tree = api.list_repo_tree(cfg.repo, repo_type="dataset", revision=commit, recursive=True)
         files = [(item.path, int(item.size)) for item in tree
                  if item.path.endswith(".parquet") and getattr(item, "size", None) is not None]
-    except errors.HfHubHTTPError as exc:
+    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one line
         raise _hub_failure(exc, cfg.repo, revision) from None
     if not COMMIT.match(commit or ""):
         raise DataError(f"{cfg.repo}@{revision}: the Hub answered commit {commit!r}, not a sha")
@@ -158,9 +163,7 @@ def manifest(cfg: HubSource) -> Manifest:
         "repo": found.repo, "commit": found.commit,
         "splits": {name: [list(entry) for entry in entries]
                    for name, entries in found.splits.items()}})
-    _ref_file(cfg.repo, revision).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(_ref_file(cfg.repo, revision)) as tmp:
-        tmp.write_text(commit + "\n", encoding="utf-8")
+    atomic_write_text(_ref_file(cfg.repo, revision), commit + "\n")
     return found
 
 
@@ -257,12 +260,12 @@ def _arrow_file(found: Manifest, path: str, limit_mb: int) -> Path:
                   else f"the Hub ({constants.ENDPOINT}) cannot be reached")
         raise DataError(f"{found.where}: {reason} and {path} is not in the local cache "
                         f"({target.parent}); connect once to download it")
-    from huggingface_hub import errors, hf_hub_download
+    from huggingface_hub import hf_hub_download
 
     try:
         local = Path(hf_hub_download(found.repo, path, repo_type="dataset",
                                      revision=found.commit))
-    except errors.HfHubHTTPError as exc:
+    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one line
         raise _hub_failure(exc, found.repo, found.commit) from None
     pa = _pyarrow()
     try:  # a corrupt file is ArrowInvalid; a full disk stays a WriteError from atomic_path
