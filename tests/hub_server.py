@@ -14,6 +14,11 @@ are visible at once (``main`` moves; older commits stay reachable by sha).
 Revisions are resolved by git itself: branch and tag names, full and short commit
 shas. ``X-Repo-Commit`` is the commit sha, ``ETag`` the git blob sha.
 
+Dataset repos (``repo_type="dataset"``) are served the same way under
+``/datasets/...`` and ``/api/datasets/...``; ``publish(..., lfs=(...))`` commits files as
+git-LFS pointers with their objects under ``.git/lfs/objects/``, which olah serves and
+reports (``lfs`` size and sha256) as the Hub does for large files.
+
 Served from the mirror (offline): ``HEAD``/``GET /{org}/{repo}/resolve/{rev}/{path}``,
 ``/api/models/{org}/{repo}/revision/{rev}`` (what ``snapshot_download`` and
 ``model_info(revision=...)`` use), ``/api/models/{org}/{repo}/tree/{rev}/{path}``,
@@ -33,6 +38,7 @@ environment *and* patches those constants through ``monkeypatch``; passing
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -106,12 +112,20 @@ def publish(
     *,
     message: str = "update",
     repo_type: str = "model",
+    lfs: tuple[str, ...] = (),
+    lfs_sizes: dict[str, int] | None = None,
 ) -> str:
     """Commit ``files`` (path in repo -> content) to ``repo_id`` on branch ``main``.
 
     Creates the git repo on first use; later calls add one commit each (even when
     nothing changed), keeping files not named. ``str`` content is written as UTF-8.
     Returns the new commit's full sha, usable as ``revision=`` to pin it.
+
+    Files named in ``lfs`` are committed as the Hub stores large files: a git-LFS
+    pointer (``oid sha256``, ``size``) in the tree and the content under
+    ``.git/lfs/objects/``, where olah serves it from (no git-lfs needed); the Hub's
+    metadata then reports the content's size and sha256. ``lfs_sizes`` makes a
+    pointer claim another size (a file too large to fetch, never fetched).
     """
     repo = repo_path(mirrors, repo_id, repo_type)
     if not (repo / ".git").exists():
@@ -124,6 +138,8 @@ def publish(
         if rel.is_absolute() or ".." in rel.parts or not rel.parts or rel.parts[0] == ".git":
             raise ValueError(f"bad file path in repo: {name!r}")
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        if name in lfs:
+            data = _lfs_pointer(repo, data, (lfs_sizes or {}).get(name))
         _check_servable(name, data)
         target = repo.joinpath(*rel.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +149,16 @@ def publish(
         _git(repo, "add", "--", *names)
     _git(repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", message)
     return _git(repo, "rev-parse", "HEAD")
+
+
+def _lfs_pointer(repo: Path, data: bytes, claimed_size: int | None) -> bytes:
+    """Store ``data`` as a git-LFS object of ``repo``; its pointer file's content."""
+    oid = hashlib.sha256(data).hexdigest()
+    target = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    size = len(data) if claimed_size is None else claimed_size
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n".encode()
 
 
 def _free_port() -> int:

@@ -39,6 +39,8 @@ def test_doc_code_blocks_run(path, tmp_path, monkeypatch, ganzoo_plugins):
     with contextlib.ExitStack() as stack:
         if path.name == "hub.md":  # its examples download from a Hub: serve one on loopback
             stack.enter_context(local_hub(tmp_path, monkeypatch))
+        if path.name == "datasets.md":  # its example reads a huggan-format dataset repo
+            stack.enter_context(local_hub_dataset(tmp_path, monkeypatch))
         run_blocks(path, found, tmp_path)
 
 
@@ -53,6 +55,20 @@ def local_hub(tmp_path, monkeypatch):
     files = {p.relative_to(folder).as_posix(): p.read_bytes()
              for p in folder.rglob("*") if p.is_file()}
     publish(tmp_path / "mirrors", "ganzoo/dcgan-digits", files)
+    with start_hub(tmp_path / "mirrors") as server:
+        use_hub(monkeypatch, server.endpoint, tmp_path / "hf-home")
+        yield server
+
+
+@contextlib.contextmanager
+def local_hub_dataset(tmp_path, monkeypatch):
+    """olah serving a tiny huggan/facades: 20 random 20x20 pairs in huggan's parquet format."""
+    from hub_data_fixtures import PAIRED, facades_like, publish_dataset
+    from hub_server import start_hub, use_hub
+
+    publish_dataset(tmp_path / "mirrors", "huggan/facades",
+                    {"train": facades_like(20, size=(20, 20))}, PAIRED)
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "ganzoo-cache"))
     with start_hub(tmp_path / "mirrors") as server:
         use_hub(monkeypatch, server.endpoint, tmp_path / "hf-home")
         yield server

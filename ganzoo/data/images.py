@@ -6,6 +6,7 @@ Every image is a float32 ``[C, H, W]`` tensor in ``[-1, 1]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from PIL import Image
@@ -63,12 +64,18 @@ def load_image(path: Path, channels: int) -> torch.Tensor:
     ``channels`` is 1 (grayscale) or 3 (RGB). Raises :class:`DataError` naming the path when the file
     is missing, not an image, or truncated.
     """
+    return decode_image(path, channels, name=str(path))
+
+
+def decode_image(source: Path | BinaryIO, channels: int, *, name: str) -> torch.Tensor:
+    """:func:`load_image` for a path or an open binary file (an image held in a parquet cell,
+    say); errors name ``name``."""
     mode = {1: "L", 3: "RGB"}[channels]
     try:
-        with Image.open(path) as img:
+        with Image.open(source) as img:
             width, height = img.size  # from the header: check before decoding
             if width * height > MAX_PIXELS:
-                raise DataError(f"cannot read image {path}: {width} x {height} is "
+                raise DataError(f"cannot read image {name}: {width} x {height} is "
                                 f"{width * height / 1e6:.0f} Mpixels, over the "
                                 f"{MAX_PIXELS // 10**6} Mpixel limit for one image")
             img.load()  # decode every pixel now, so a truncated file fails here and not later
@@ -77,7 +84,7 @@ def load_image(path: Path, channels: int) -> torch.Tensor:
                 img = img.convert("RGBA")  # PIL warns when palette transparency goes straight to RGB
             img = img.convert(mode)
     except _DECODE_ERRORS as exc:
-        raise DataError(f"cannot read image {path}: {exc or type(exc).__name__}") from exc
+        raise DataError(f"cannot read image {name}: {exc or type(exc).__name__}") from exc
     pixels = TF.pil_to_tensor(img)  # uint8 [C, H, W]
     return pixels.to(torch.float32).div_(127.5).sub_(1.0)
 

@@ -79,6 +79,25 @@ def register_datasets(registry) -> None:
                  summary="Embedded: the digits (A) and the same digits bold in yellow on navy "
                          "(B), unpaired in training; the test split knows each true counterpart.")
 
+    from ganzoo.data.hub_configs import (HubImagesConfig, HubLabelledConfig, HubPairedConfig,
+                                         HubUnpairedConfig)
+
+    hub = "ganzoo.data.hub_datasets"
+    for name, config_cls, build, kind, summary in [
+        ("hub-paired", HubPairedConfig, "build_paired", "paired",
+         "Paired images from a Hub dataset repo's imageA/imageB columns (huggan's pix2pix "
+         "sets), as paired-folder."),
+        ("hub-unpaired", HubUnpairedConfig, "build_unpaired", "unpaired",
+         "Two unpaired domains from a Hub dataset repo's imageA/imageB columns (huggan's "
+         "CycleGAN sets), as unpaired-folder."),
+        ("hub-images", HubImagesConfig, "build_images", "images",
+         "Images from a Hub dataset repo's image column, as image-folder."),
+        ("hub-labelled", HubLabelledConfig, "build_labelled", "labelled",
+         "Images and integer class labels from a Hub dataset repo's image and label columns."),
+    ]:
+        registry.add(name=name, config_cls=config_cls, build=f"{hub}:{build}", kind=kind,
+                     summary=summary)
+
 
 @ganzoo.hookimpl
 def register_metrics(registry) -> None:
