@@ -10,6 +10,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -367,22 +368,77 @@ def test_fid_weights_file_errors(monkeypatch, tmp_path):
         evaluate(model, ["fid"], n=4)
 
 
-@pytest.mark.slow
-def test_fid_runs_through_torch_fidelity(monkeypatch, tmp_path):
-    """Random Inception weights in torch-fidelity's format: the pipeline, not the numbers."""
+@pytest.fixture(scope="module")
+def random_inception(tmp_path_factory):
+    """torch-fidelity's Inception with random weights, saved in its format: the real network and
+    file handling, offline (the numbers mean nothing)."""
     tfe = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
-    monkeypatch.setattr(tfe, "load_state_dict_from_url", lambda *a, **k: None)
-    monkeypatch.setattr(tfe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
-    torch.manual_seed(0)
-    random_net = tfe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    monkeypatch.undo()
-    weights = tmp_path / "random-inception.pth"
-    torch.save(random_net.state_dict(), weights)
-    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(weights))
+    with pytest.MonkeyPatch.context() as patch:  # build the module without fetching weights
+        patch.setattr(tfe, "load_state_dict_from_url", lambda *a, **k: None)
+        patch.setattr(tfe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
+        torch.manual_seed(0)
+        net = tfe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    weights = tmp_path_factory.mktemp("inception") / "random-inception.pth"
+    torch.save(net.state_dict(), weights)
+    return weights
+
+
+@pytest.mark.slow
+def test_inception_metrics_record_their_resize_protocol(monkeypatch, random_inception, digits):
+    """fid (TF1 bilinear), kid-clean (PIL bicubic) and kid-torchmetrics (antialiased bilinear):
+    each score records its resize; the same images through the same network give different
+    features under each. (One FID only: torchmetrics' eigvals of a 2048x2048 product takes
+    seconds on a CPU.)"""
+    from ganzoo.metrics.inception import RESIZES, InceptionFeatures
+
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(random_inception))
+    names = ["fid", "kid-clean", "kid-torchmetrics"]
+    images = digits["test"].images[:3]
     with pytest.warns(UserWarning, match="not be comparable"):
-        score = evaluate(ImagesModel(torch.zeros(6, 1, 32, 32)), ["fid"], n=6)["fid"]
-    assert math.isfinite(score.value) and score.protocol.extractor_sha256 == sha256_of(weights)
-    assert score.protocol.extra["feature_dim"] == 2048 and "299" in score.protocol.resizer
+        scores = evaluate(ImagesModel(images), names, n=3)
+    resizes = {name: scores[name].protocol.extra["resize"] for name in names}
+    assert resizes == {"fid": "tf1-bilinear", "kid-clean": "clean-fid-pil-bicubic",
+                       "kid-torchmetrics": "torchmetrics-bilinear-aa"}
+    assert scores["fid"].value > 0 and all(math.isfinite(s.value) for s in scores.values())
+    for name in names:
+        protocol = scores[name].protocol
+        assert protocol.extractor_sha256 == sha256_of(random_inception)
+        assert protocol.extra["feature_dim"] == 2048 and "299" in protocol.resizer
+    assert "PIL bicubic" in scores["kid-clean"].protocol.resizer
+    warnings.simplefilter("ignore", UserWarning)  # the random file's hash, as above
+    features = {r: InceptionFeatures(r).extract(images[:2], "cpu") for r in RESIZES}
+    tf1, aa, clean = features.values()
+    assert tf1.shape == (2, 2048)
+    def differ(a, b):  # random weights: features near 1e-8, so compare relative to their size
+        return float((a - b).abs().max()) > 1e-3 * float(a.abs().max())
+
+    assert differ(tf1, aa) and differ(tf1, clean) and differ(aa, clean)
+    assert not differ(tf1, InceptionFeatures("tf1-bilinear").extract(images[:2], "cpu"))
+    with pytest.raises(GanzooError, match="resize 'bicubic': expected one of tf1-bilinear, "):
+        InceptionFeatures("bicubic")
+    json.dumps([s.to_dict() for s in scores.values()])  # the eval JSON can hold them
+
+
+@pytest.mark.slow
+def test_clean_fid_path_runs_torch_fidelitys_network_past_its_resize(random_inception):
+    """pool3() is torch-fidelity's forward after its resize: on TF1-resized pixels it gives
+    torch-fidelity's own features; PIL's float-mode bicubic keeps values off the uint8 grid."""
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+
+    from ganzoo.metrics import inception
+
+    net = inception._build("torch-fidelity", random_inception, str(random_inception))
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (2, 3, 32, 32), generator=g, dtype=torch.uint8)
+    resized = interpolate_bilinear_2d_like_tensorflow1x(pixels.float(), size=(299, 299),
+                                                        align_corners=False)
+    with torch.no_grad():
+        assert torch.allclose(inception.pool3(net, resized), net(pixels)[0], atol=1e-5)
+    bicubic = inception.resize_pil_bicubic(pixels[:, :1])
+    assert bicubic.shape == (2, 3, 299, 299) and 0 <= bicubic.min() and bicubic.max() <= 255
+    assert (bicubic != bicubic.round()).any()  # float mode: not quantised after resizing
+    assert torch.equal(inception.resize_pil_bicubic(torch.full((1, 1, 8, 8), 77, dtype=torch.uint8)),
+                       torch.full((1, 3, 299, 299), 77.0))
 
 
 class HeldOutCount:
