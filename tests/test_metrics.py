@@ -467,3 +467,91 @@ def test_metrics_that_need_held_out_data_get_it_or_say_so(ganzoo_plugins):
                                                  "ground truth: give data="):
         evaluate(model, ["held-out-count"], n=4)
     assert evaluate(model, ["held-out-count"], n=4, data=list(range(7)))["held-out-count"].value == 7
+
+
+# -- LPIPS on a user-provided backbone -------------------------------------------------------------
+class Shift(ganzoo.Translator):
+    """A stand-in translator: adds ``offset`` to its input."""
+
+    architecture = "shift"
+
+    def __init__(self, offset: float):
+        super().__init__(None)
+        self.offset = offset
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def translate(self, images, direction=None):
+        return (images + self.offset).clamp(-1, 1)
+
+
+@pytest.fixture(scope="module")
+def random_alexnet(tmp_path_factory):
+    """torchvision's AlexNet feature tensors, exactly its names and shapes, random values."""
+    import torchvision
+
+    with torch.device("meta"):  # shapes without building (or initialising) the real network
+        shapes = {k: v.shape for k, v in torchvision.models.alexnet().state_dict().items()}
+    g = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(shape, generator=g) * 0.05 for k, shape in shapes.items()
+             if k.startswith("features.")}
+    path = tmp_path_factory.mktemp("lpips") / "alexnet-random.pth"
+    torch.save(state, path)
+    return path, state
+
+
+def test_lpips_on_a_user_backbone_through_evaluate(monkeypatch, random_alexnet):
+    path, _ = random_alexnet
+    monkeypatch.setenv("GANZOO_LPIPS_BACKBONE", str(path))
+    g = torch.Generator().manual_seed(0)
+    targets = torch.rand(5, 3, 32, 32, generator=g) * 2 - 1
+    data = [{"source": t, "target": t} for t in targets]
+    same = evaluate(Shift(0.0), ["lpips"], data=data, n=5)["lpips"]
+    assert same.value == pytest.approx(0.0, abs=1e-6)
+    near, far = (evaluate(Shift(offset), ["lpips"], data=data, n=5)["lpips"]
+                 for offset in (0.1, 0.6))
+    assert 0 < near.value < far.value and far.details["identity"] == pytest.approx(0, abs=1e-6)
+    protocol = far.protocol
+    assert protocol.extractor_sha256 == sha256_of(path) and "alexnet" in protocol.extractor
+    assert protocol.extra["backbone"] == "alex" and len(protocol.extra["linear_heads_sha256"]) == 64
+    assert protocol.n_real == 5
+    gray = [{"source": t[:1], "target": t[:1]} for t in targets]  # gray is repeated to RGB
+    assert evaluate(Shift(0.3), ["lpips"], data=gray, n=5)["lpips"].value > 0
+    small = [{"source": t[:, :16, :16], "target": t[:, :16, :16]} for t in targets]
+    with pytest.raises(GanzooError, match="alex backbone needs images of at least 31x31"):
+        evaluate(Shift(0.3), ["lpips"], data=small, n=5)
+
+
+def test_lpips_backbone_file_errors(monkeypatch, tmp_path, random_alexnet):
+    _, state = random_alexnet
+    data = [{"source": torch.zeros(3, 32, 32), "target": torch.zeros(3, 32, 32)}] * 2
+
+    def error(value) -> str:
+        monkeypatch.setenv("GANZOO_LPIPS_BACKBONE", str(value))
+        with pytest.raises(GanzooError) as info:
+            evaluate(Shift(0.0), ["lpips"], data=data, n=2)
+        assert "\n" not in str(info.value)
+        return str(info.value)
+
+    monkeypatch.delenv("GANZOO_LPIPS_BACKBONE", raising=False)
+    with pytest.raises(GanzooError, match="set GANZOO_LPIPS_BACKBONE=.*alexnet-owt-7be5be79.pth"):
+        evaluate(Shift(0.0), ["lpips"], data=data, n=2)
+    assert "missing.pth: no such file" in error(tmp_path / "missing.pth")
+    evil = tmp_path / "evil.pth"
+    with open(evil, "wb") as fh:  # unpickling this would run code
+        pickle.dump(SimpleNamespace(x=1), fh, protocol=2)
+    assert "not a PyTorch state dict of plain tensors" in error(evil)
+
+    def saved(name, tensors):
+        torch.save(tensors, tmp_path / name)
+        return tmp_path / name
+
+    reshaped = {**state, "features.3.weight": torch.zeros(192, 64, 3, 3)}
+    assert "features.3.weight has shape [192, 64, 3, 3], torchvision's alexnet has " \
+           "[192, 64, 5, 5]" in error(saved("reshaped.pth", reshaped))
+    missing = {k: v for k, v in state.items() if k != "features.8.bias"}
+    assert "no key 'features.8.bias'" in error(saved("missing-key.pth", missing))
+    stray = {**state, "fc.weight": torch.zeros(2, 2)}
+    assert "unexpected key 'fc.weight'" in error(saved("stray.pth", stray))
+    other = {"features.0.weight": torch.zeros(8, 3, 7, 7)}
+    assert "features.0.weight of shape [8, 3, 7, 7]; expected torchvision's alexnet" in error(
+        saved("other.pth", other))

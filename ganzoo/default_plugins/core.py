@@ -118,6 +118,10 @@ def register_metrics(registry) -> None:
         registry.add(name=name, compute=f"ganzoo.metrics.paired:{cls}",
                      summary=f"Image-to-image models: {what} of model.translate(input) against "
                              "the target, over the held-out split.")
+    registry.add(name="lpips", compute="ganzoo.metrics.perceptual:LPIPS",
+                 summary="Image-to-image models: LPIPS (torchmetrics) of model.translate(input) "
+                         "against the target; set GANZOO_LPIPS_BACKBONE to torchvision's AlexNet "
+                         "or VGG16 weights file.")
 
 
 @ganzoo.hookimpl

@@ -105,23 +105,35 @@ def _describe_data(data) -> str:
     return f"{what}, test split, {len(data)} items"
 
 
-class _PairedMetric(Metric):
+class PairedMetric(Metric):
     """Compares ``model.translate(source)`` with ``target`` over the held-out split, image by
     image (the first ``n`` items, in order; no randomness). ``details["identity"]`` is the same
-    measure for the input itself (channels broadcast), the do-nothing baseline."""
+    measure for the input itself (channels broadcast), the do-nothing baseline.
+
+    A subclass sets ``function_name`` (a function of this module) or overrides :meth:`measure`,
+    and may add protocol fields in :meth:`protocol_extra`."""
 
     needs_data = True
     function_name = ""
 
-    def compute(self, model, *, n: int, seed: int, device, data=None):
+    def measure(self, pred: torch.Tensor, target: torch.Tensor) -> float:
+        """The mean over images of the measure of each ``pred`` against its ``target``."""
         from ganzoo.metrics import paired
 
+        return getattr(paired, self.function_name)(pred, target)
+
+    def protocol_extra(self) -> dict:
+        if self.function_name == "ssim":
+            return {"window": 11, "sigma": 1.5, "k1": 0.01, "k2": 0.03, "positions": "valid"}
+        return {}
+
+    def compute(self, model, *, n: int, seed: int, device, data=None):
         from ganzoo.nn.kinds import Translator, describe
 
         if not isinstance(model, Translator):
             raise GanzooError(f"metric {self.name!r} compares a translator's outputs with "
                               f"held-out targets, but {model.architecture} is {describe(model)}")
-        function = getattr(paired, self.function_name)
+        function = self.measure
         total = baseline = 0.0
         count = 0
         comparable = True
@@ -136,25 +148,24 @@ class _PairedMetric(Metric):
             count += k
         if not count:
             raise DataError(f"metric {self.name!r}: the held-out data is empty")
-        extra = {"data_range": 2.0, "per": "image, then mean over images"}
-        if self.function_name == "ssim":
-            extra.update(window=11, sigma=1.5, k1=0.01, k2=0.03, positions="valid")
+        extra = {"data_range": 2.0, "per": "image, then mean over images",
+                 **self.protocol_extra()}
         protocol = self.protocol(n_real=count, n_fake=count, seed=seed,
                                  real_data=_describe_data(data), extra=extra)
         details = {"identity": baseline / count} if comparable else {}
         return self.score(total / count, protocol, details)
 
 
-class PairedL1(_PairedMetric):
+class PairedL1(PairedMetric):
     name = "paired-l1"
     function_name = "l1"
 
 
-class PSNR(_PairedMetric):
+class PSNR(PairedMetric):
     name = "psnr"
     function_name = "psnr"
 
 
-class SSIM(_PairedMetric):
+class SSIM(PairedMetric):
     name = "ssim"
     function_name = "ssim"
