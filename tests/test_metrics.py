@@ -170,6 +170,27 @@ def test_ssim_matches_scikit_image():
     assert paired.ssim(a, b) == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:.*save all extracted features:UserWarning")
+def test_the_digits_classifier_is_torchmetrics_custom_feature_extractor(digits):
+    """fd-digits and kid-digits are torchmetrics' FID and KID with the classifier as `feature`."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    real = digits["train"].images
+    fake = digits["test"].images[:200]
+    scores = evaluate(ImagesModel(fake), ["fd-digits", "kid-digits"], n=200, seed=0)
+    picked = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:200]]
+    fid = FrechetInceptionDistance(feature=dc.feature_extractor())
+    kid = KernelInceptionDistance(feature=dc.feature_extractor(), subset_size=200, subsets=1)
+    generated = ImagesModel(fake).generate(200, seed=0)
+    for metric in (fid, kid):
+        metric.update(picked, real=True)
+        metric.update(generated, real=False)
+    # torchmetrics returns FID in its features' dtype (float32 here), KID in float32 too.
+    assert float(fid.compute()) == pytest.approx(scores["fd-digits"].value, rel=1e-5)
+    assert float(kid.compute()[0]) == pytest.approx(scores["kid-digits"].value, rel=1e-4)
+
+
 # -- the shipped classifier ------------------------------------------------------------------------
 def test_shipped_classifier_hash_and_test_accuracy(digits):
     config = dc.classifier_config()
