@@ -10,6 +10,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -62,7 +63,7 @@ def digits():
 
 
 # -- pure statistics -------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["scipy", "eigh"])
+@pytest.mark.parametrize("method", ["torchmetrics", "scipy"])
 def test_frechet_distance_by_hand(method):
     # 1-D: means 0 and 3, unbiased variances 2 and 8: 3^2 + 2 + 8 - 2 sqrt(16) = 11.
     x = torch.tensor([[-1.0], [1.0]])
@@ -82,7 +83,40 @@ def test_frechet_methods_agree_on_rank_deficient_covariances():
     b = torch.relu(torch.randn(50, 64, generator=g) + 0.3)
     b[:, :10] = 0  # dead units
     assert stats.frechet_distance(a, b, method="scipy") == pytest.approx(
-        stats.frechet_distance(a, b, method="eigh"), rel=1e-6)
+        stats.frechet_distance(a, b, method="torchmetrics"), rel=1e-6)
+    with pytest.raises(ValueError, match="'auto', 'torchmetrics' or 'scipy', got 'eig'"):
+        stats.frechet_distance(a, b, method="eig")
+
+
+def test_torchmetrics_numbers_agree_with_the_hand_written_ones_they_replace(digits):
+    """fd, kid, psnr and ssim moved to torchmetrics; the values below are what ganzoo's own code
+    (commit 7d86701: scipy sqrtm, a batched MMD, a float64 conv SSIM) gave on the same samples.
+    Measured differences: FD 2e-12 relative, KID 2e-14 (the subsets are the same: torchmetrics
+    draws them with the global RNG seeded as ganzoo's generator was), PSNR 4.5e-8 (torchmetrics
+    takes log(data_range) in float32), SSIM 0."""
+    real = dc.features(digits["train"].images[:300]).double()
+    fake = dc.features(digits["test"].images[:200]).double()
+    noisy = dc.features((digits["test"].images[:200] + 0.5).clamp(-1, 1)).double()
+    assert stats.frechet_distance(real, fake) == pytest.approx(12.923370316862133, rel=1e-9)
+    assert stats.frechet_distance(real, noisy) == pytest.approx(136.37050474071953, rel=1e-9)
+    mean, std = stats.kernel_distance(real, fake, subsets=20, subset_size=100, seed=5)
+    assert (mean, std) == (pytest.approx(8.374313442799757, rel=1e-9),
+                           pytest.approx(87.17787454282681, rel=1e-9))
+    mean, std = stats.kernel_distance(real, noisy, subset_size=200)
+    assert (mean, std) == (pytest.approx(1591.8965722258831, rel=1e-9),
+                           pytest.approx(65.76304507496457, rel=1e-9))
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(4, 3, 24, 24, generator=g) * 2 - 1
+    b = (a + 0.2 * torch.randn(a.shape, generator=g)).clamp(-1, 1)
+    assert paired.psnr(b, a) == pytest.approx(20.422873305464073, rel=1e-7)
+    assert paired.ssim(b, a) == pytest.approx(0.7496163509198762, abs=1e-12)
+    assert paired.ssim(b[:, :1] * 127.5, a[:, :1] * 127.5, data_range=255.0) == pytest.approx(
+        0.7382539284556608, abs=1e-12)  # the SR protocol's peak
+    # torchmetrics' own mean includes the reflection-padded border: not the paper's protocol.
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    assert float(structural_similarity_index_measure(b.double(), a.double(), data_range=2.0)) \
+        == pytest.approx(0.7388876689125129, abs=1e-9)
 
 
 def test_kid_by_hand():
@@ -134,6 +168,27 @@ def test_ssim_matches_scikit_image():
         a[0, 0].double().numpy(), b[0, 0].double().numpy(), gaussian_weights=True, sigma=1.5,
         use_sample_covariance=False, data_range=2.0)
     assert paired.ssim(a, b) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:.*save all extracted features:UserWarning")
+def test_the_digits_classifier_is_torchmetrics_custom_feature_extractor(digits):
+    """fd-digits and kid-digits are torchmetrics' FID and KID with the classifier as `feature`."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    real = digits["train"].images
+    fake = digits["test"].images[:200]
+    scores = evaluate(ImagesModel(fake), ["fd-digits", "kid-digits"], n=200, seed=0)
+    picked = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:200]]
+    fid = FrechetInceptionDistance(feature=dc.feature_extractor())
+    kid = KernelInceptionDistance(feature=dc.feature_extractor(), subset_size=200, subsets=1)
+    generated = ImagesModel(fake).generate(200, seed=0)
+    for metric in (fid, kid):
+        metric.update(picked, real=True)
+        metric.update(generated, real=False)
+    # torchmetrics returns FID in its features' dtype (float32 here), KID in float32 too.
+    assert float(fid.compute()) == pytest.approx(scores["fd-digits"].value, rel=1e-5)
+    assert float(kid.compute()[0]) == pytest.approx(scores["kid-digits"].value, rel=1e-4)
 
 
 # -- the shipped classifier ------------------------------------------------------------------------
@@ -334,22 +389,78 @@ def test_fid_weights_file_errors(monkeypatch, tmp_path):
         evaluate(model, ["fid"], n=4)
 
 
-@pytest.mark.slow
-def test_fid_runs_through_torch_fidelity(monkeypatch, tmp_path):
-    """Random Inception weights in torch-fidelity's format: the pipeline, not the numbers."""
+@pytest.fixture(scope="module")
+def random_inception(tmp_path_factory):
+    """torch-fidelity's Inception with random weights, saved in its format: the real network and
+    file handling, offline (the numbers mean nothing)."""
     tfe = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
-    monkeypatch.setattr(tfe, "load_state_dict_from_url", lambda *a, **k: None)
-    monkeypatch.setattr(tfe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
-    torch.manual_seed(0)
-    random_net = tfe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    monkeypatch.undo()
-    weights = tmp_path / "random-inception.pth"
-    torch.save(random_net.state_dict(), weights)
-    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(weights))
+    with pytest.MonkeyPatch.context() as patch:  # build the module without fetching weights
+        patch.setattr(tfe, "load_state_dict_from_url", lambda *a, **k: None)
+        patch.setattr(tfe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
+        torch.manual_seed(0)
+        net = tfe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    weights = tmp_path_factory.mktemp("inception") / "random-inception.pth"
+    torch.save(net.state_dict(), weights)
+    return weights
+
+
+@pytest.mark.slow
+def test_inception_metrics_record_their_resize_protocol(monkeypatch, random_inception, digits):
+    """kid (TF1 bilinear), kid-clean (PIL bicubic) and kid-torchmetrics (antialiased bilinear):
+    each score records its resize; the same images through the same network give different
+    features under each. (KID, not FID: the statistics are tested on the digits features, and
+    torchmetrics' eigvals of a 2048x2048 product takes many seconds on a shared CPU.)"""
+    from ganzoo.metrics.inception import RESIZES, InceptionFeatures
+
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(random_inception))
+    names = ["kid", "kid-clean", "kid-torchmetrics"]
+    images = digits["test"].images[:2]
     with pytest.warns(UserWarning, match="not be comparable"):
-        score = evaluate(ImagesModel(torch.zeros(6, 1, 32, 32)), ["fid"], n=6)["fid"]
-    assert math.isfinite(score.value) and score.protocol.extractor_sha256 == sha256_of(weights)
-    assert score.protocol.extra["feature_dim"] == 2048 and "299" in score.protocol.resizer
+        scores = evaluate(ImagesModel(images), names, n=2)
+    resizes = {name: scores[name].protocol.extra["resize"] for name in names}
+    assert resizes == {"kid": "tf1-bilinear", "kid-clean": "clean-fid-pil-bicubic",
+                       "kid-torchmetrics": "torchmetrics-bilinear-aa"}
+    assert all(math.isfinite(s.value) for s in scores.values())
+    assert scores["kid"].protocol.extra["subset_size"] == 2
+    for name in names:
+        protocol = scores[name].protocol
+        assert protocol.extractor_sha256 == sha256_of(random_inception)
+        assert protocol.extra["feature_dim"] == 2048 and "299" in protocol.resizer
+    assert "PIL bicubic" in scores["kid-clean"].protocol.resizer
+    warnings.simplefilter("ignore", UserWarning)  # the random file's hash, as above
+    features = {r: InceptionFeatures(r).extract(images[:1], "cpu") for r in RESIZES}
+    tf1, aa, clean = features.values()
+    assert tf1.shape == (1, 2048)
+    def differ(a, b):  # random weights: features near 1e-8, so compare relative to their size
+        return float((a - b).abs().max()) > 1e-3 * float(a.abs().max())
+
+    assert differ(tf1, aa) and differ(tf1, clean) and differ(aa, clean)
+    assert not differ(tf1, InceptionFeatures("tf1-bilinear").extract(images[:1], "cpu"))
+    with pytest.raises(GanzooError, match="resize 'bicubic': expected one of tf1-bilinear, "):
+        InceptionFeatures("bicubic")
+    json.dumps([s.to_dict() for s in scores.values()])  # the eval JSON can hold them
+
+
+@pytest.mark.slow
+def test_clean_fid_path_runs_torch_fidelitys_network_past_its_resize(random_inception):
+    """pool3() is torch-fidelity's forward after its resize: on TF1-resized pixels it gives
+    torch-fidelity's own features; PIL's float-mode bicubic keeps values off the uint8 grid."""
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+
+    from ganzoo.metrics import inception
+
+    net = inception._build("torch-fidelity", random_inception, str(random_inception))
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (2, 3, 32, 32), generator=g, dtype=torch.uint8)
+    resized = interpolate_bilinear_2d_like_tensorflow1x(pixels.float(), size=(299, 299),
+                                                        align_corners=False)
+    with torch.no_grad():
+        assert torch.allclose(inception.pool3(net, resized), net(pixels)[0], atol=1e-5)
+    bicubic = inception.resize_pil_bicubic(pixels[:, :1])
+    assert bicubic.shape == (2, 3, 299, 299) and 0 <= bicubic.min() and bicubic.max() <= 255
+    assert (bicubic != bicubic.round()).any()  # float mode: not quantised after resizing
+    assert torch.equal(inception.resize_pil_bicubic(torch.full((1, 1, 8, 8), 77, dtype=torch.uint8)),
+                       torch.full((1, 3, 299, 299), 77.0))
 
 
 class HeldOutCount:
@@ -378,3 +489,91 @@ def test_metrics_that_need_held_out_data_get_it_or_say_so(ganzoo_plugins):
                                                  "ground truth: give data="):
         evaluate(model, ["held-out-count"], n=4)
     assert evaluate(model, ["held-out-count"], n=4, data=list(range(7)))["held-out-count"].value == 7
+
+
+# -- LPIPS on a user-provided backbone -------------------------------------------------------------
+class Shift(ganzoo.Translator):
+    """A stand-in translator: adds ``offset`` to its input."""
+
+    architecture = "shift"
+
+    def __init__(self, offset: float):
+        super().__init__(None)
+        self.offset = offset
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def translate(self, images, direction=None):
+        return (images + self.offset).clamp(-1, 1)
+
+
+@pytest.fixture(scope="module")
+def random_alexnet(tmp_path_factory):
+    """torchvision's AlexNet feature tensors, exactly its names and shapes, random values."""
+    import torchvision
+
+    with torch.device("meta"):  # shapes without building (or initialising) the real network
+        shapes = {k: v.shape for k, v in torchvision.models.alexnet().state_dict().items()}
+    g = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(shape, generator=g) * 0.05 for k, shape in shapes.items()
+             if k.startswith("features.")}
+    path = tmp_path_factory.mktemp("lpips") / "alexnet-random.pth"
+    torch.save(state, path)
+    return path, state
+
+
+def test_lpips_on_a_user_backbone_through_evaluate(monkeypatch, random_alexnet):
+    path, _ = random_alexnet
+    monkeypatch.setenv("GANZOO_LPIPS_BACKBONE", str(path))
+    g = torch.Generator().manual_seed(0)
+    targets = torch.rand(5, 3, 32, 32, generator=g) * 2 - 1
+    data = [{"source": t, "target": t} for t in targets]
+    same = evaluate(Shift(0.0), ["lpips"], data=data, n=5)["lpips"]
+    assert same.value == pytest.approx(0.0, abs=1e-6)
+    near, far = (evaluate(Shift(offset), ["lpips"], data=data, n=5)["lpips"]
+                 for offset in (0.1, 0.6))
+    assert 0 < near.value < far.value and far.details["identity"] == pytest.approx(0, abs=1e-6)
+    protocol = far.protocol
+    assert protocol.extractor_sha256 == sha256_of(path) and "alexnet" in protocol.extractor
+    assert protocol.extra["backbone"] == "alex" and len(protocol.extra["linear_heads_sha256"]) == 64
+    assert protocol.n_real == 5
+    gray = [{"source": t[:1], "target": t[:1]} for t in targets]  # gray is repeated to RGB
+    assert evaluate(Shift(0.3), ["lpips"], data=gray, n=5)["lpips"].value > 0
+    small = [{"source": t[:, :16, :16], "target": t[:, :16, :16]} for t in targets]
+    with pytest.raises(GanzooError, match="alex backbone needs images of at least 31x31"):
+        evaluate(Shift(0.3), ["lpips"], data=small, n=5)
+
+
+def test_lpips_backbone_file_errors(monkeypatch, tmp_path, random_alexnet):
+    _, state = random_alexnet
+    data = [{"source": torch.zeros(3, 32, 32), "target": torch.zeros(3, 32, 32)}] * 2
+
+    def error(value) -> str:
+        monkeypatch.setenv("GANZOO_LPIPS_BACKBONE", str(value))
+        with pytest.raises(GanzooError) as info:
+            evaluate(Shift(0.0), ["lpips"], data=data, n=2)
+        assert "\n" not in str(info.value)
+        return str(info.value)
+
+    monkeypatch.delenv("GANZOO_LPIPS_BACKBONE", raising=False)
+    with pytest.raises(GanzooError, match="set GANZOO_LPIPS_BACKBONE=.*alexnet-owt-7be5be79.pth"):
+        evaluate(Shift(0.0), ["lpips"], data=data, n=2)
+    assert "missing.pth: no such file" in error(tmp_path / "missing.pth")
+    evil = tmp_path / "evil.pth"
+    with open(evil, "wb") as fh:  # unpickling this would run code
+        pickle.dump(SimpleNamespace(x=1), fh, protocol=2)
+    assert "not a PyTorch state dict of plain tensors" in error(evil)
+
+    def saved(name, tensors):
+        torch.save(tensors, tmp_path / name)
+        return tmp_path / name
+
+    reshaped = {**state, "features.3.weight": torch.zeros(192, 64, 3, 3)}
+    assert "features.3.weight has shape [192, 64, 3, 3], torchvision's alexnet has " \
+           "[192, 64, 5, 5]" in error(saved("reshaped.pth", reshaped))
+    missing = {k: v for k, v in state.items() if k != "features.8.bias"}
+    assert "no key 'features.8.bias'" in error(saved("missing-key.pth", missing))
+    stray = {**state, "fc.weight": torch.zeros(2, 2)}
+    assert "unexpected key 'fc.weight'" in error(saved("stray.pth", stray))
+    other = {"features.0.weight": torch.zeros(8, 3, 7, 7)}
+    assert "features.0.weight of shape [8, 3, 7, 7]; expected torchvision's alexnet" in error(
+        saved("other.pth", other))

@@ -116,10 +116,19 @@ def register_metrics(registry) -> None:
          "Models with a categorical input (InfoGAN's code): digits-classifier accuracy after "
          "the best one-to-one matching of code values to digits (Hungarian)."),
         ("fid", "inception:fid",
-         "FID: Fréchet distance in Inception-v3 pool3 features (torch-fidelity; set "
-         "GANZOO_INCEPTION_WEIGHTS)."),
+         "FID: Fréchet distance in Inception-v3 pool3 features, TF1 bilinear resize "
+         "(torch-fidelity; set GANZOO_INCEPTION_WEIGHTS)."),
         ("kid", "inception:kid",
-         "KID in Inception-v3 pool3 features (torch-fidelity; set GANZOO_INCEPTION_WEIGHTS)."),
+         "KID in Inception-v3 pool3 features, TF1 bilinear resize (torch-fidelity; set "
+         "GANZOO_INCEPTION_WEIGHTS)."),
+        ("fid-clean", "inception:fid_clean",
+         "FID under clean-fid's protocol: PIL bicubic resize (set GANZOO_INCEPTION_WEIGHTS)."),
+        ("kid-clean", "inception:kid_clean",
+         "KID under clean-fid's protocol: PIL bicubic resize (set GANZOO_INCEPTION_WEIGHTS)."),
+        ("fid-torchmetrics", "inception:fid_torchmetrics",
+         "FID with torchmetrics' antialiased bilinear resize (set GANZOO_INCEPTION_WEIGHTS)."),
+        ("kid-torchmetrics", "inception:kid_torchmetrics",
+         "KID with torchmetrics' antialiased bilinear resize (set GANZOO_INCEPTION_WEIGHTS)."),
     ]:
         registry.add(name=name, compute=f"ganzoo.metrics.{compute}", summary=summary)
     for name, cls, what in [("paired-l1", "PairedL1", "mean absolute error"),
@@ -128,6 +137,10 @@ def register_metrics(registry) -> None:
         registry.add(name=name, compute=f"ganzoo.metrics.paired:{cls}",
                      summary=f"Image-to-image models: {what} of model.translate(input) against "
                              "the target, over the held-out split.")
+    registry.add(name="lpips", compute="ganzoo.metrics.perceptual:LPIPS",
+                 summary="Image-to-image models: LPIPS (torchmetrics) of model.translate(input) "
+                         "against the target; set GANZOO_LPIPS_BACKBONE to torchvision's AlexNet "
+                         "or VGG16 weights file.")
 
 
 @ganzoo.hookimpl

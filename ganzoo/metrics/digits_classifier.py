@@ -133,6 +133,26 @@ def classifier_config(folder: str | Path | None = None) -> dict[str, Any]:
     return _load(str(folder or shipped_folder()), "cpu")[1]
 
 
+class Features(nn.Module):
+    """The classifier's penultimate layer as a module of its own, ``[N, C, H, W]`` in [-1, 1] →
+    ``[N, 64]``: torchmetrics' ``FrechetInceptionDistance`` and ``KernelInceptionDistance`` take
+    it as their custom ``feature`` extractor (``num_features`` says the width)."""
+
+    def __init__(self, net: DigitsClassifier):
+        super().__init__()
+        self.net = net
+        self.num_features = net.head.in_features
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net.features(images)
+
+
+def feature_extractor(folder: str | Path | None = None, *,
+                      device: str | torch.device = "cpu") -> Features:
+    """The shipped (or given) classifier's :class:`Features`, for torchmetrics' ``feature=``."""
+    return Features(load_classifier(folder, device=device))
+
+
 @torch.no_grad()
 def features(images: torch.Tensor, *, batch_size: int = 512) -> torch.Tensor:
     """Penultimate-layer features of the shipped classifier, on the images' device."""

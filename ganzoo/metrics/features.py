@@ -1,7 +1,8 @@
 """Feature-based metrics on any feature extractor: Fréchet distance, KID, precision and recall.
 
 A metric here pairs an extractor (anything with ``name``, ``sha256``, ``resizer`` and
-``extract(images, device) -> [N, D]``) with a source of real images; ``fd-digits`` and ``fid`` are
+``extract(images, device) -> [N, D]``, and optionally ``extra``, protocol fields such as the
+Inception resize id) with a source of real images; ``fd-digits`` and ``fid`` are
 the same :class:`FrechetDistance` with different extractors. The real subset is drawn with the
 metric's seed, so a given ``(n, seed)`` always compares against the same real images.
 """
@@ -79,7 +80,7 @@ class FeatureMetric(Metric):
         import torch
 
         extractor = self._make_extractor()
-        tag = (extractor.name, extractor.sha256, str(device))
+        tag = (extractor.name, extractor.sha256, extractor.resizer, str(device))
         fake = cached(("features", *tag, id(model), n, seed), lambda: extractor.extract(
             generate_images(model, n, seed=seed), device))
         pool = self.real.images()
@@ -96,6 +97,7 @@ class FeatureMetric(Metric):
         protocol = self.protocol(n_real=n_real, n_fake=n, seed=seed, extractor=extractor.name,
                                  extractor_sha256=extractor.sha256, resizer=extractor.resizer,
                                  extra={"feature_dim": int(fake.shape[1]),
+                                        **getattr(extractor, "extra", {}),
                                         **self.protocol_extra(n_real, n)})
         return self.score(value, protocol, details)
 

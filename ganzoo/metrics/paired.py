@@ -4,17 +4,18 @@ Pure functions of two ``[N, C, H, W]`` batches in [-1, 1] (the data range is 2).
 per image, then averaged over the batch.
 
 - :func:`l1`: mean absolute error.
-- :func:`psnr`: ``10 log10(range^2 / MSE)`` in dB; ``inf`` for identical images.
+- :func:`psnr`: ``10 log10(range^2 / MSE)`` in dB; ``inf`` for identical images (torchmetrics).
 - :func:`ssim`: Wang et al. 2004 with an 11x11 Gaussian window (sigma 1.5), K1 = 0.01,
   K2 = 0.03, over the positions where the window fits in the image ("valid"), averaged over
-  positions and channels. Equals scikit-image's ``structural_similarity(..., gaussian_weights=True,
-  sigma=1.5, use_sample_covariance=False, data_range=2)``.
+  positions and channels: torchmetrics' SSIM map, cropped to those positions (torchmetrics' own
+  mean also counts the reflection-padded border). Equals scikit-image's
+  ``structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+  data_range=2)``.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ganzoo.base.errors import DataError, GanzooError
 from ganzoo.metrics.base import Metric
@@ -37,40 +38,41 @@ def l1(pred, target) -> float:
 
 
 def psnr(pred, target, *, data_range: float = DATA_RANGE) -> float:
-    """Mean over images of ``10 log10(data_range^2 / MSE)``; ``inf`` if every pair is identical."""
+    """Mean over images of ``10 log10(data_range^2 / MSE)``; ``inf`` if every pair is identical.
+
+    torchmetrics' ``peak_signal_noise_ratio`` per image (``dim=(1, 2, 3)``), then the mean."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
     pred, target = _pair(pred, target)
-    mse = (pred - target).pow(2).flatten(1).mean(dim=1)
-    return float((10.0 * torch.log10(data_range**2 / mse)).mean())  # mse 0 → inf
-
-
-def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """The normalised 2-D Gaussian window ``[size, size]``, float64."""
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return g[:, None] * g[None, :]
+    return float(peak_signal_noise_ratio(pred, target, data_range=data_range, dim=(1, 2, 3),
+                                         reduction="elementwise_mean"))
 
 
 def ssim(pred, target, *, data_range: float = DATA_RANGE, window: int = 11,
          sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03) -> float:
-    """Mean structural similarity (per image, then over the batch); 1 for identical images."""
+    """Mean structural similarity (per image, then over the batch); 1 for identical images.
+
+    torchmetrics' ``structural_similarity_index_measure`` computes the SSIM map; it pads the
+    images by reflection and averages over every pixel, so the map is cropped to the positions
+    where the window fits in the image before averaging, as in Wang et al.'s reference code
+    (MATLAB ``filter2(..., 'valid')``) and scikit-image. ``window`` must be the one torchmetrics
+    derives from ``sigma`` (``2 * int(3.5 sigma + 0.5) + 1``: 11 for 1.5).
+    """
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
     pred, target = _pair(pred, target)
     n, c, h, w = pred.shape
+    if window != 2 * int(3.5 * sigma + 0.5) + 1:
+        raise ValueError(f"ssim: a Gaussian window of {window} for sigma {sigma} is not "
+                         f"torchmetrics'; it uses {2 * int(3.5 * sigma + 0.5) + 1}")
     if h < window or w < window:
         raise ValueError(f"ssim needs images of at least {window}x{window}, got {h}x{w}")
-    kernel = gaussian_window(window, sigma).to(pred.device).expand(c, 1, window, window)
-
-    def blur(x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, kernel, groups=c)
-
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    mu_x, mu_y = blur(pred), blur(target)
-    var_x = blur(pred * pred) - mu_x**2
-    var_y = blur(target * target) - mu_y**2
-    cov = blur(pred * target) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
-        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    return float(ssim_map.flatten(1).mean(dim=1).mean())
+    _, ssim_map = structural_similarity_index_measure(
+        pred, target, gaussian_kernel=True, sigma=sigma, data_range=data_range, k1=k1, k2=k2,
+        reduction="none", return_full_image=True)
+    pad = (window - 1) // 2
+    valid = ssim_map[..., pad:h - pad, pad:w - pad]
+    return float(valid.flatten(1).mean(dim=1).mean())
 
 
 # -- metrics on held-out pairs (paired translation: pix2pix ...) ------------------------------
@@ -103,23 +105,35 @@ def _describe_data(data) -> str:
     return f"{what}, test split, {len(data)} items"
 
 
-class _PairedMetric(Metric):
+class PairedMetric(Metric):
     """Compares ``model.translate(source)`` with ``target`` over the held-out split, image by
     image (the first ``n`` items, in order; no randomness). ``details["identity"]`` is the same
-    measure for the input itself (channels broadcast), the do-nothing baseline."""
+    measure for the input itself (channels broadcast), the do-nothing baseline.
+
+    A subclass sets ``function_name`` (a function of this module) or overrides :meth:`measure`,
+    and may add protocol fields in :meth:`protocol_extra`."""
 
     needs_data = True
     function_name = ""
 
-    def compute(self, model, *, n: int, seed: int, device, data=None):
+    def measure(self, pred: torch.Tensor, target: torch.Tensor) -> float:
+        """The mean over images of the measure of each ``pred`` against its ``target``."""
         from ganzoo.metrics import paired
 
+        return getattr(paired, self.function_name)(pred, target)
+
+    def protocol_extra(self) -> dict:
+        if self.function_name == "ssim":
+            return {"window": 11, "sigma": 1.5, "k1": 0.01, "k2": 0.03, "positions": "valid"}
+        return {}
+
+    def compute(self, model, *, n: int, seed: int, device, data=None):
         from ganzoo.nn.kinds import Translator, describe
 
         if not isinstance(model, Translator):
             raise GanzooError(f"metric {self.name!r} compares a translator's outputs with "
                               f"held-out targets, but {model.architecture} is {describe(model)}")
-        function = getattr(paired, self.function_name)
+        function = self.measure
         total = baseline = 0.0
         count = 0
         comparable = True
@@ -134,25 +148,24 @@ class _PairedMetric(Metric):
             count += k
         if not count:
             raise DataError(f"metric {self.name!r}: the held-out data is empty")
-        extra = {"data_range": 2.0, "per": "image, then mean over images"}
-        if self.function_name == "ssim":
-            extra.update(window=11, sigma=1.5, k1=0.01, k2=0.03, positions="valid")
+        extra = {"data_range": 2.0, "per": "image, then mean over images",
+                 **self.protocol_extra()}
         protocol = self.protocol(n_real=count, n_fake=count, seed=seed,
                                  real_data=_describe_data(data), extra=extra)
         details = {"identity": baseline / count} if comparable else {}
         return self.score(total / count, protocol, details)
 
 
-class PairedL1(_PairedMetric):
+class PairedL1(PairedMetric):
     name = "paired-l1"
     function_name = "l1"
 
 
-class PSNR(_PairedMetric):
+class PSNR(PairedMetric):
     name = "psnr"
     function_name = "psnr"
 
 
-class SSIM(_PairedMetric):
+class SSIM(PairedMetric):
     name = "ssim"
     function_name = "ssim"
