@@ -27,6 +27,8 @@ def test_buckets_hold_whole_tensors_in_reverse_order_one_dtype_each():
     assert plan_buckets([a, b, c], 1000) == [[c], [b, a]]  # c alone is past the cap
     assert plan_buckets([a, b, c], 10_000) == [[c, b, a]]
     assert plan_buckets([a, half, b], 10_000) == [[b, a], [half]]
+    # DDP's smaller first bucket: the last layers' exchange starts early.
+    assert plan_buckets([a, b, c], 10_000, first_bucket_bytes=1000) == [[c], [b, a]]
 
 
 def test_grad_bucket_mb_must_be_a_finite_size():
