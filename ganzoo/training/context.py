@@ -181,8 +181,9 @@ class StepContext:
         One optimizer per call. Under torchrun the gradients are averaged over the ranks between
         backward and step, bucket by bucket while the backward still runs. The gradients are
         released after the step: a GAN step updates its networks in turn, and one network's
-        gradients need not stay alive while the next one computes its own. Once the discriminators are frozen (``[train] freeze_disc_after``),
-        an update of a discriminator optimizer does nothing.
+        gradients need not stay alive while the next one computes its own. Once the
+        discriminators are frozen (``[train] freeze_disc_after``), an update of a discriminator
+        optimizer does nothing.
         """
         if self.disc_frozen and id(opt) in self._disc_optimizers:
             return
