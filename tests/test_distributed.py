@@ -70,10 +70,13 @@ def test_two_gloo_processes_train_and_resume_like_one_process(tmp_path):
     recipe_file.write_text(recipe.to_toml())
     train(recipe, tmp_path / "one", progress=False)
 
-    # Two processes stop at step 2, then two processes resume to step 4.
-    torchrun("run", recipe_file, "--out", tmp_path / "two", "--set", "train.steps=2", "-q",
-             cwd=tmp_path)
-    torchrun("run", "--resume", tmp_path / "two", "--set", "train.steps=4", "-q", cwd=tmp_path)
+    # Two processes stop at step 2, then two processes resume to step 4: the first half with a
+    # bucket per few tensors (many exchanges started from the backward), the second with DDP's
+    # 25 MB (one bucket for this model).
+    torchrun("run", recipe_file, "--out", tmp_path / "two", "--set", "train.steps=2",
+             "--set", "train.grad_bucket_mb=0.001", "-q", cwd=tmp_path)
+    torchrun("run", "--resume", tmp_path / "two", "--set", "train.steps=4",
+             "--set", "train.grad_bucket_mb=25", "-q", cwd=tmp_path)
 
     one = ganzoo.load(str(tmp_path / "one"), components="all")
     two = ganzoo.load(str(tmp_path / "two"), components="all")

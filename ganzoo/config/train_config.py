@@ -98,6 +98,11 @@ class TrainConfig:
     cudnn_benchmark: bool = attrs.field(default=True, validator=flag)
     #: Under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm).
     sync_batchnorm: bool = attrs.field(default=False, validator=flag)
+    #: Under torchrun: gradients are averaged in buckets of about this many megabytes, each
+    #: bucket's exchange started during the backward as soon as its gradients are final (as
+    #: DDP does; 25 is DDP's default). 0: one flattened exchange after the backward.
+    grad_bucket_mb: float = attrs.field(default=25.0, validator=[finite, v.ge(0.0),
+                                                                 v.le(65536.0)])
     #: The learning rate of every optimizer over the run, set by the loop before each step:
     #: ``"constant"``; ``"linear"``: constant for the first ``decay_start`` fraction of
     #: ``steps``, then linearly down to 0 at the last step (pix2pix, CycleGAN); ``"step"``:

@@ -12,6 +12,7 @@ from torch import nn
 
 import ganzoo.plugin.manager as plugins
 from ganzoo.training import distributed
+from ganzoo.training.grad_sync import DEFAULT_BUCKET_MB, GradientSync
 from ganzoo.plugin.registry import load_ref
 from ganzoo.training.precision import Precision, native_amp, resolve
 from ganzoo.training.schedules import lr_factor
@@ -90,6 +91,9 @@ class StepContext:
         #: The training processes (torchrun); gradients are averaged over them at each update.
         self.world = distributed.SINGLE
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        #: Each optimizer's gradient averaging over the ranks (by ``id``), made at its first
+        #: update under torchrun.
+        self._syncs: dict[int, GradientSync] = {}
         self._names: dict[int, str] = {}
         self._base_lrs: dict[str, list[float]] = {}
         self._disc_optimizers: set[int] = set()
@@ -175,30 +179,48 @@ class StepContext:
         """Zero the gradients, back-propagate ``loss`` and step ``opt`` (with fp16 loss scaling).
 
         One optimizer per call. Under torchrun the gradients are averaged over the ranks between
-        backward and step. The gradients are released after the step: a GAN step updates its
-        networks in turn, and one network's gradients need not stay alive while the next one
-        computes its own. Once the discriminators are frozen (``[train] freeze_disc_after``),
-        an update of a discriminator optimizer does nothing.
+        backward and step, bucket by bucket while the backward still runs. The gradients are
+        released after the step: a GAN step updates its networks in turn, and one network's
+        gradients need not stay alive while the next one computes its own. Once the
+        discriminators are frozen (``[train] freeze_disc_after``), an update of a discriminator
+        optimizer does nothing.
         """
         if self.disc_frozen and id(opt) in self._disc_optimizers:
             return
         opt.zero_grad(set_to_none=True)
-        params = [p for group in opt.param_groups for p in group["params"]]
         if self.precision.scaled:
             # Keyed by the optimizer's name, so that the checkpoint's scale finds its optimizer
             # again in a resumed run (an optimizer not made by the loop gets a private key).
             key = self._names.get(id(opt)) or f"unnamed-{id(opt)}"
             scaler = self.scalers.setdefault(key, torch.amp.GradScaler(self.device.type))
-            scaler.scale(loss).backward()
-            distributed.average_gradients(params, self.world)
+            with self._averaging(opt):
+                scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
         else:
-            loss.backward()
-            distributed.average_gradients(params, self.world)
+            with self._averaging(opt):
+                loss.backward()
             opt.step()
         if self.release_grads:
             opt.zero_grad(set_to_none=True)
+
+    def _averaging(self, opt: torch.optim.Optimizer) -> contextlib.AbstractContextManager:
+        """Around the backward of ``opt``'s update: under torchrun, its gradients averaged over
+        the ranks by the time the block ends (in buckets sent during the backward, or in one
+        flattened exchange after it with ``[train] grad_bucket_mb = 0``)."""
+        if not self.world.enabled:
+            return contextlib.nullcontext()
+        params = [p for group in opt.param_groups for p in group["params"]]
+        bucket_mb = getattr(self.cfg, "grad_bucket_mb", DEFAULT_BUCKET_MB)
+        if not bucket_mb:
+            return _after(distributed.average_gradients, params, self.world)
+        sync = self._syncs.get(id(opt))
+        if sync is None or not sync.covers(params):  # a new optimizer, or new parameter groups
+            if sync is not None:
+                sync.close()
+            sync = self._syncs[id(opt)] = GradientSync(params, self.world.size,
+                                                       bucket_mb=bucket_mb)
+        return sync.overlapping()
 
     @contextlib.contextmanager
     def frozen(self, *modules: nn.Module) -> Iterator[None]:
@@ -214,3 +236,10 @@ class StepContext:
         finally:
             for p in params:
                 p.requires_grad_(True)
+
+
+@contextlib.contextmanager
+def _after(fn, *args) -> Iterator[None]:
+    """Run ``fn(*args)`` when the block ends without an error."""
+    yield
+    fn(*args)

@@ -11,7 +11,9 @@ Why not wrap the networks in ``DistributedDataParallel``: a GAN step runs D twic
 backward, freezes D's weights during G's update and updates G and D from different losses, which
 DDP's reducer does not support without ``find_unused_parameters`` and ``no_sync`` bookkeeping
 per trainer. Averaging at ``ctx.update`` gives the same arithmetic for every trainer, plugins
-included, with one flattened all-reduce per update.
+included: in buckets sent from the backward (:mod:`ganzoo.training.grad_sync`), or with
+``[train] grad_bucket_mb = 0`` in one flattened all-reduce per update
+(:func:`average_gradients`).
 """
 
 from __future__ import annotations
