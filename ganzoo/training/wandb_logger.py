@@ -15,6 +15,7 @@ recomputes the same values).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from ganzoo.base.io import atomic_write_json
@@ -33,7 +34,7 @@ class WandbLogger:
         import wandb
 
         state = read_json(run.run_dir / STATE_NAME) if run.resumed else None
-        run_id = str(state["id"]) if state and state.get("id") else wandb.util.generate_id()
+        run_id = str(state["id"]) if state and state.get("id") else secrets.token_hex(4)
         if state:
             self.skip_upto = run.logged_step
         self.run = wandb.init(
