@@ -183,3 +183,16 @@ def test_ganzoo_list_loggers(cli):
     result = cli("list", "loggers")
     assert result.exit_code == 0
     assert all(name in result.output for name in ("tensorboard", "mlflow", "wandb"))
+
+
+def test_the_cli_says_an_unknown_logger_and_a_failed_start_in_one_line(cli, tiny_recipe, tmp_path,
+                                                                       loggers):
+    result = cli("run", tiny_recipe, "--set", "train.loggers=['tensorbord']",
+                 "--out", tmp_path / "a")
+    assert result.exit_code != 0 and result.output.count("\n") == 1
+    assert result.output == (f"ganzoo: {tiny_recipe}: [train] loggers: 'tensorbord' is not a "
+                             "registered logger (did you mean 'tensorboard'?); the loggers are: "
+                             "failing, mlflow, no-start, recording, tensorboard, wandb\n")
+    result = cli("run", tiny_recipe, "--set", "train.loggers=['no-start']", "--out", tmp_path / "b")
+    assert result.exit_code != 0 and result.output.count("\n") == 1
+    assert result.output.startswith("ganzoo: logger 'no-start' could not start: RuntimeError: ")
