@@ -196,3 +196,19 @@ def test_the_cli_says_an_unknown_logger_and_a_failed_start_in_one_line(cli, tiny
     result = cli("run", tiny_recipe, "--set", "train.loggers=['no-start']", "--out", tmp_path / "b")
     assert result.exit_code != 0 and result.output.count("\n") == 1
     assert result.output.startswith("ganzoo: logger 'no-start' could not start: RuntimeError: ")
+
+
+def test_the_cli_shows_a_dropped_logger_as_one_warning_line(cli, tiny_recipe, tmp_path, loggers,
+                                                            capsys):
+    from ganzoo.apps import cli as cli_module
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = cli_module._show_warning  # as ganzoo's main() installs it
+        result = cli("run", tiny_recipe, "--set", "train.loggers=['failing']", "--set",
+                     "train.steps=4", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if "warning" in line]
+    assert warned == ["ganzoo: warning: logger 'failing' failed at step 4 (ConnectionError: "
+                      "tracking server went away); the run goes on without it, and "
+                      "metrics.jsonl keeps every step"]

@@ -25,12 +25,12 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 import ganzoo.plugin.manager as plugins
-from ganzoo.base.errors import GanzooError, RecipeError, TrackerError
+from ganzoo.base.errors import GanzooError, GanzooWarning, RecipeError, TrackerError
 from ganzoo.config.recipe import Recipe
 from ganzoo.plugin.registry import LoggerEntry, load_ref
 
 
-class TrackerWarning(UserWarning):
+class TrackerWarning(GanzooWarning):
     """A logger failed while the run trained; the run went on without it."""
 
 
