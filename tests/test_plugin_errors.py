@@ -303,6 +303,7 @@ def _minimal(kind: str) -> dict:
         "weights": dict(architecture="dcgan", url="https://example.org/w.pth", converter=ref),
         "editors": dict(build=ref),
         "features": dict(compute=ref),
+        "loggers": dict(build=ref),
         "commands": dict(command=ref),
     }[kind] | {"name": "typo-entry"}
 

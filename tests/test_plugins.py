@@ -56,6 +56,10 @@ def register_features(registry):
     registry.add(name="sink-feature", compute="ganzoo.editing.features:size", kind="regressor")
 
 @ganzoo.hookimpl
+def register_loggers(registry):
+    registry.add(name="sink-logger", build="ganzoo.training.tensorboard:TensorBoardLogger")
+
+@ganzoo.hookimpl
 def register_commands(registry):
     registry.add(name="sink-hello", command="sink_commands:hello")
 '''
@@ -75,7 +79,8 @@ def test_every_hook_registers_through_a_third_party_distribution(site, cli):
     (site / "sink_commands.py").write_text(SINK_COMMANDS)
     expected = {"architectures": "sink-gan", "losses": "sink-l1", "trainers": "sink-trainer",
                 "datasets": "sink-digits", "metrics": "sink-metric", "weights": "sink-weights",
-                "editors": "sink-editor", "features": "sink-feature", "commands": "sink-hello"}
+                "editors": "sink-editor", "features": "sink-feature", "loggers": "sink-logger",
+                "commands": "sink-hello"}
     hooks = {name for name in dir(hookspecs) if name.startswith("register_")}
     assert hooks == {f"register_{kind}" for kind in expected}, "a hook has no test here"
     for kind, name in expected.items():

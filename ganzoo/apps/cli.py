@@ -15,7 +15,7 @@ import click
 
 import ganzoo.plugin.manager as plugins
 from ganzoo._version import __version__
-from ganzoo.base.errors import GanzooError, PluginError
+from ganzoo.base.errors import GanzooError, GanzooWarning, PluginError
 from ganzoo.plugin.registry import REGISTRY_KINDS, load_ref
 
 LISTABLE = [k for k in REGISTRY_KINDS if k != "commands"]
@@ -688,7 +688,7 @@ def serve(model, axes, host, port, revision, device) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    if issubclass(category, plugins.PluginWarning):  # one line, like the errors
+    if issubclass(category, (plugins.PluginWarning, GanzooWarning)):  # one line, like errors
         click.echo(f"ganzoo: warning: {message}", err=True)
     else:
         _python_show_warning(message, category, filename, lineno, file, line)

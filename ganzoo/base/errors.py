@@ -59,6 +59,14 @@ class RunDirError(GanzooError):
     """An output directory cannot be used for a run (it holds another run, or is not a run)."""
 
 
+class TrackerError(GanzooError):
+    """An experiment tracker (``[train] loggers``) could not start a run's tracking."""
+
+
+class GanzooWarning(UserWarning):
+    """Something the user should know that does not stop ganzoo; the CLI shows it as one line."""
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The candidates closest to ``name``, best first (for "did you mean" hints)."""
     return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)

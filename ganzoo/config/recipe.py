@@ -191,6 +191,11 @@ def _check_registry_names(config: Any, section: str, fail) -> None:
             except UnknownNameError as exc:
                 where = (f"{field.name}: {name!r}" if isinstance(value, (tuple, list))
                          else f"{field.name} = {name!r}")
+                if field.metadata.get("list_known"):
+                    known = plugins.registry(kind).names()
+                    raise fail(f"[{section}] {where} is not a registered {kind.rstrip('s')}"
+                               f"{did_you_mean(name, known)}; the {kind} are: "
+                               f"{', '.join(known)}") from None
                 raise fail(f"[{section}] {where}: {exc}") from None
             want = field.metadata.get("loss_kind")
             if want and entry.kind != want:

@@ -9,11 +9,15 @@ import attrs
 from attrs import validators as v
 
 
-def registry_name(kind: str, *, loss_kind: str | None = None, **kwargs):
-    """An attrs field holding a registry name, checked against the registry when a recipe loads."""
+def registry_name(kind: str, *, loss_kind: str | None = None, list_known: bool = False,
+                  **kwargs):
+    """An attrs field holding a registry name, checked against the registry when a recipe loads.
+    ``list_known``: an unknown name's error lists every registered one (for small registries)."""
     metadata = {"registry": kind}
     if loss_kind:
         metadata["loss_kind"] = loss_kind
+    if list_known:
+        metadata["list_known"] = True
     return attrs.field(metadata=metadata, **kwargs)
 
 
@@ -88,8 +92,12 @@ class TrainConfig:
     eval_every: int = attrs.field(default=0, validator=v.ge(0))  # 0: only at the end
     eval_metrics: tuple[str, ...] = registry_name("metrics", default=())
     eval_samples: int = attrs.field(default=1000, validator=[v.ge(2), v.le(100_000)])
-    #: Also log losses, scores and sample grids for TensorBoard (``RUN/tensorboard/``; needs
-    #: ``pip install 'ganzoo[tensorboard]'``). ``metrics.jsonl`` is written either way.
+    #: Experiment trackers that also get the losses, scores, sample grids, the resolved recipe
+    #: and the hardware record: names from ``ganzoo list loggers`` (``"tensorboard"``,
+    #: ``"mlflow"``, ``"wandb"``, or a plugin's). ``metrics.jsonl`` is written either way.
+    loggers: tuple[str, ...] = registry_name("loggers", list_known=True, default=())
+    #: The same as ``"tensorboard"`` in ``loggers`` (``RUN/tensorboard/``), kept for older
+    #: recipes.
     tensorboard: bool = attrs.field(default=False, validator=flag)
     #: ``torch.compile`` every network (in place: checkpoints and weights keep their names). The
     #: first steps are slow while it compiles; it pays off on long GPU runs.

@@ -154,3 +154,19 @@ def register_features(registry) -> None:
     ]:
         registry.add(name=name, compute=f"ganzoo.editing.features:{fn}", kind=kind,
                      domain="digits", summary=summary)
+
+
+@ganzoo.hookimpl
+def register_loggers(registry) -> None:
+    registry.add(name="tensorboard", build="ganzoo.training.tensorboard:TensorBoardLogger",
+                 requires=("tensorboard",), install="pip install 'ganzoo[tensorboard]'",
+                 summary="TensorBoard event files in RUN/tensorboard/ (tensorboard --logdir "
+                         "runs).")
+    registry.add(name="mlflow", build="ganzoo.training.mlflow_logger:MLflowLogger",
+                 requires=("mlflow",), install="pip install 'ganzoo[mlflow]'",
+                 summary="An MLflow run on MLFLOW_TRACKING_URI (experiment: the recipe's name, "
+                         "or MLFLOW_EXPERIMENT_NAME); a resumed run continues it.")
+    registry.add(name="wandb", build="ganzoo.training.wandb_logger:WandbLogger",
+                 requires=("wandb",), install="pip install 'ganzoo[wandb]'",
+                 summary="A Weights & Biases run, files in RUN/wandb/ (WANDB_MODE=offline: "
+                         "upload later with wandb sync); a resumed run continues it.")

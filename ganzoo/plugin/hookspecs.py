@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - only for type checkers and editors
         DatasetEntry,
         EditorEntry,
         FeatureEntry,
+        LoggerEntry,
         LossEntry,
         MetricEntry,
         Registrar,
@@ -132,6 +133,22 @@ def register_features(registry: Registrar[FeatureEntry]) -> None:
     regressor: thickness, age ...) or ``[N, K]`` class probabilities (a classifier). Make it
     differentiable in the images where you can: editors then hold the feature fixed by its local
     gradient (TL-GAN's local lock); labelling runs it under ``torch.no_grad()``.
+    """
+
+
+@hookspec
+def register_loggers(registry: Registrar[LoggerEntry]) -> None:
+    """Register experiment trackers: ``registry.add(name=, build=, requires=, install=,
+    summary=)``; a recipe picks them with ``[train] loggers = ["NAME", ...]``.
+
+    - ``build``: ``"module:callable"`` taking no arguments and returning a
+      :class:`ganzoo.training.trackers.Logger`: ``start(run)``, ``log_scalars(step, values)``,
+      ``log_scores(step, scores, protocol)``, ``log_images(step, name, png)``, ``close()``.
+      Only the main process of a run calls it.
+    - ``requires``: the modules the logger imports; a run that asks for it without them stops
+      before writing anything, with the ``install`` line (``"pip install 'my-tracker'"``).
+    - A logger that raises while the run trains is warned about once and dropped: the run goes
+      on, and ``metrics.jsonl`` keeps every step.
     """
 
 

@@ -239,6 +239,21 @@ class EditorEntry(Entry):
 
 
 @attrs.frozen(kw_only=True)
+class LoggerEntry(Entry):
+    """An experiment tracker a run can log to (``[train] loggers = ["NAME"]``).
+
+    ``build``: ``"module:callable"`` taking no arguments and returning a
+    :class:`ganzoo.training.trackers.Logger`. ``requires``: the modules it imports (checked
+    before a run writes anything); ``install``: the one line that installs them.
+    """
+
+    build: str = attrs.field(validator=_is_ref)
+    requires: tuple[str, ...] = attrs.field(
+        default=(), converter=lambda names: (names,) if isinstance(names, str) else tuple(names))
+    install: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class CommandEntry(Entry):
     command: str = attrs.field(validator=_is_ref)
 
@@ -417,5 +432,6 @@ REGISTRY_KINDS: dict[str, type[Entry]] = {
     "weights": WeightsEntry,
     "editors": EditorEntry,
     "features": FeatureEntry,
+    "loggers": LoggerEntry,
     "commands": CommandEntry,
 }

@@ -28,10 +28,11 @@ from ganzoo.base.images import save_grid
 from ganzoo.config.recipe import Recipe
 from ganzoo.plugin.registry import load_ref
 from ganzoo.hub.bundle import build_model, state_tensors
-from ganzoo.training import distributed, lifecycle, precision, rundir, tensorboard
+from ganzoo.training import distributed, lifecycle, precision, rundir
 from ganzoo.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from ganzoo.training.context import StepContext, pick_device
 from ganzoo.training.data_order import step_loader
+from ganzoo.training.trackers import RunInfo, Trackers
 
 
 @attrs.frozen
@@ -154,9 +155,10 @@ class _Session:
         self.ema = self._make_ema()
         self.step = 0
         self.good_step = 0  # the step of the last checkpoint whose losses were finite
-        self.tb = None
-        if self.cfg.tensorboard:
-            tensorboard.check_available()
+        #: The run's experiment trackers, their libraries checked before anything is written.
+        self.trackers = Trackers.for_config(self.cfg)
+        self.resumed = False
+        self.logged_step = 0  # the highest step a resumed run had logged before
 
     def _check_first_batch(self) -> None:
         """A real item against the model's example batch, before anything is written. The
@@ -221,8 +223,7 @@ class _Session:
                                    batch=self.preview_batch())
         model.train(was_training)
         path = save_grid(images, self.run_dir / "samples" / f"{name}.png")
-        if self.tb is not None:
-            self.tb.image("samples", path, self.step)
+        self.trackers.log_images(self.step, "samples", path)
         return path
 
     def evaluate(self) -> dict[str, float]:
@@ -238,8 +239,7 @@ class _Session:
         record = {"step": self.step, "eval": values,
                   "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}
         rundir.append_record(self.run_dir, record)
-        if self.tb is not None:
-            self.tb.scalars(self.step, values, "eval")
+        self.trackers.log_scores(self.step, values, record["protocol"])
         return values
 
     def inference_model(self):
@@ -268,13 +268,14 @@ class _Session:
             rundir.truncate_metrics(self.run_dir, self.step)
 
     def run(self, progress: bool = True) -> RunResult:
-        if self.cfg.tensorboard and self.world.is_main:
-            self.tb = tensorboard.TensorBoardLog(self.run_dir, start_step=self.step)
+        if self.world.is_main:
+            self.trackers.start(RunInfo(
+                run_dir=self.run_dir, recipe=self.recipe, hardware=rundir.run_info(self.run_dir),
+                resumed=self.resumed, resume_step=self.step, logged_step=self.logged_step))
         try:
             return self._run(progress)
         finally:
-            if self.tb is not None:
-                self.tb.close()
+            self.trackers.close()
 
     def _run(self, progress: bool) -> RunResult:
         from tqdm.auto import tqdm
@@ -321,9 +322,9 @@ class _Session:
             record = {"step": self.step, **{n: round(v, 6) for n, v in last.items()},
                       "images_per_s": round(window_steps_done * cfg.batch_size / elapsed, 2)}
             rundir.append_record(self.run_dir, record)
-            if self.tb is not None:
-                self.tb.scalars(self.step, last, "loss")
-                self.tb.scalars(self.step, {"images_per_s": record["images_per_s"]}, "speed")
+            self.trackers.log_scalars(self.step, {
+                **{f"loss/{n}": v for n, v in last.items()},
+                "speed/images_per_s": record["images_per_s"]})
             bar.set_postfix({n: f"{v:.3f}" for n, v in last.items()}, refresh=False)
 
         self.model.train()
@@ -457,6 +458,7 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
     session = _Session(_same_precision(recipe, run_dir), run_dir)
 
     def prepare() -> None:
+        session.resumed, session.logged_step = True, rundir.last_logged_step(run_dir)
         if restart:  # nothing of the dead run's log survives: it is logged again from step 0
             rundir.truncate_metrics(run_dir, -1)
         else:

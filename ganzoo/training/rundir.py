@@ -202,6 +202,15 @@ def prepare_new(run_dir: Path, recipe: Recipe, hardware: dict | None = None) -> 
     })
 
 
+def run_info(run_dir: Path) -> dict:
+    """The run's ``run.json`` record ({} for a run that has none readable)."""
+    try:
+        info = json.loads((run_dir / RUN_INFO_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 def recorded_precision(run_dir: Path) -> str | None:
     """The precision a run started in (from run.json); None for runs that did not record it."""
     try:

@@ -1,4 +1,4 @@
-"""Optional TensorBoard logging beside ``metrics.jsonl`` (``[train] tensorboard = true``).
+"""The TensorBoard logger (``[train] loggers = ["tensorboard"]``, or ``tensorboard = true``).
 
 Everything written to ``metrics.jsonl`` goes to TensorBoard too: losses under ``loss/``,
 throughput under ``speed/``, evaluation scores under ``eval/``, and each sample grid as an image.
@@ -8,52 +8,62 @@ so the curves never show a step twice.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-
-from ganzoo.base.errors import RecipeError
-from ganzoo.base.extras import require
 
 FOLDER = "tensorboard"
 
 
-def check_available() -> None:
-    """Fail before the run starts when the recipe asks for TensorBoard and it is not installed."""
-    require("tensorboard", "tensorboard", error=RecipeError,
-            what="[train] tensorboard = true", otherwise="set tensorboard = false")
-
-
-class TensorBoardLog:
+class TensorBoardLogger:
     """A ``SummaryWriter`` on ``RUN/tensorboard``, opened on first use."""
 
-    def __init__(self, run_dir: Path, *, start_step: int):
-        self.folder = run_dir / FOLDER
-        self.start_step = start_step
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.purge_step: int | None = None
         self._writer = None
+
+    def start(self, run) -> None:
+        self.folder = run.run_dir / FOLDER
+        # Events after the checkpoint's step were logged before a crash and are logged
+        # again; TensorBoard hides those at or beyond ``purge_step``.
+        self.purge_step = run.resume_step + 1 if run.resumed else None
+        self.writer.add_text("recipe", _code(run.recipe.to_toml()), run.resume_step)
+        self.writer.add_text("hardware", _code(json.dumps(run.hardware, indent=2)),
+                             run.resume_step)
 
     @property
     def writer(self):
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            # Events after the checkpoint's step were logged before a crash and are logged
-            # again; TensorBoard hides those at or beyond ``purge_step``.
-            self._writer = SummaryWriter(str(self.folder),
-                                         purge_step=self.start_step + 1 if self.start_step else None)
+            self._writer = SummaryWriter(str(self.folder), purge_step=self.purge_step)
         return self._writer
 
-    def scalars(self, step: int, values: dict[str, float], prefix: str) -> None:
-        for name, value in values.items():
-            self.writer.add_scalar(f"{prefix}/{name}", value, step)
+    def log_scalars(self, step: int, values: dict[str, float]) -> None:
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, value, step)
 
-    def image(self, tag: str, png: Path, step: int) -> None:
+    def log_scores(self, step: int, scores: dict[str, float], protocol: dict) -> None:
+        for name, value in scores.items():
+            self.writer.add_scalar(f"eval/{name}", value, step)
+            if name in protocol:
+                self.writer.add_text(f"eval/{name}/protocol",
+                                     _code(json.dumps(protocol[name], indent=2)), step)
+
+    def log_images(self, step: int, name: str, png: Path) -> None:
         import numpy as np
         from PIL import Image
 
         with Image.open(png) as image:
             array = np.asarray(image.convert("RGB"))
-        self.writer.add_image(tag, array, step, dataformats="HWC")
+        self.writer.add_image(name, array, step, dataformats="HWC")
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def _code(text: str) -> str:
+    """TensorBoard renders text summaries as Markdown: keep the text as it is."""
+    return "\n".join("    " + line for line in text.splitlines())
