@@ -31,6 +31,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...] | None], ...]], ...]
         "latent", "projection", "constraints", "manifold_edit", "morph", "transfer", "session"))),
     ("Images", (("ganzoo.base.images", None),)),
     ("Datasets from the Hub", (("ganzoo.data.hub_configs", None),)),
+    ("Experiment trackers", (("ganzoo.training.trackers", None),)),
     ("Testing plugins", (("ganzoo.testing", None),)),
     ("Errors", (("ganzoo.base.errors", None),)),
     ("Export and demo page", (("ganzoo.apps.export.export_onnx", None),
