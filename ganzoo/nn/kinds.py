@@ -258,6 +258,14 @@ class Translator(GANModel):
         first of :attr:`directions`): each side is padded by reflection to a multiple of
         :attr:`multiple` and the output cropped back. Returns ``[N, C, H, W]`` in [-1, 1] on the
         model's device."""
+        padded, direction, (height, width) = self.translator_input(images, direction)
+        return self.run_generator(padded, direction)[..., :height, :width]
+
+    def translator_input(self, images: Any, direction: str | None = None
+                         ) -> tuple[torch.Tensor, str, tuple[int, int]]:
+        """What :meth:`translate` feeds its generator: (the padded batch on the model's device,
+        the direction, the (height, width) to crop the output back to). Other backends (ONNX
+        Runtime) run the same inputs."""
         from ganzoo.base.errors import DataError
         from ganzoo.base.images import as_batch
 
@@ -268,8 +276,7 @@ class Translator(GANModel):
         if batch.shape[1] != want:
             raise DataError(self.input_error(direction, batch.shape[1]))
         height, width = batch.shape[-2:]
-        padded = pad_to_multiple(batch, self.multiple, self.min_side)
-        return self.run_generator(padded, direction)[..., :height, :width]
+        return pad_to_multiple(batch, self.multiple, self.min_side), direction, (height, width)
 
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
         """image ``[batch, C, height, width]`` -> the generator of ``direction``, checked
