@@ -91,6 +91,7 @@ def test_trained_digits_in_bf16_stay_within_a_hundredth_of_fp32():
 
 def test_auto_takes_the_native_precision_and_the_architectures_channels_last(monkeypatch):
     model = tiny("dcgan")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     auto = plan(model)
@@ -98,6 +99,11 @@ def test_auto_takes_the_native_precision_and_the_architectures_channels_last(mon
     assert auto.channels_last is type(model).fast_channels_last
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     assert plan(model).precision == "fp32"  # AVX2 / AVX-512 without bf16: fp32 is faster
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    assert plan(model).precision == "fp32"  # torch capped to AVX2 to emulate an older CPU
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     assert not plan(model, precision="fp32").channels_last  # exact means exact
     assert plan(model, precision="fp32", channels_last=True).channels_last  # unless asked
     monkeypatch.setattr(type(model), "fast_channels_last", not type(model).fast_channels_last)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,12 @@ def native_amp(device: torch.device) -> str:
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if device.type == "cpu":
         # Native bf16 instructions only: oneDNN also runs bf16 on plain AVX-512 by emulation,
-        # which is slower than fp32, so "supports bf16" is not enough for a default.
+        # which is slower than fp32, so "supports bf16" is not enough for a default. Nor are
+        # the CPU's flags when torch was capped below AVX-512 (ATEN_CPU_CAPABILITY=avx2, to
+        # emulate an older CPU): then torch's own capability decides.
+        if os.environ.get("ATEN_CPU_CAPABILITY") and \
+                not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+            return "none"
         checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
                   getattr(torch.cpu, "_is_amx_tile_supported", None))
         if any(check is not None and check() for check in checks):
