@@ -15,7 +15,7 @@ import click
 
 import ganzoo.plugin.manager as plugins
 from ganzoo._version import __version__
-from ganzoo.apps.cli_inference import inference_options, runner
+from ganzoo.apps.cli_inference import inference_options, onnxruntime, runner
 from ganzoo.base.errors import GanzooError, PluginError
 from ganzoo.plugin.registry import REGISTRY_KINDS, load_ref
 
@@ -278,7 +278,6 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
 
     from ganzoo import load
     from ganzoo.base.images import save_grid
-    from ganzoo.nn.inference import FastPath
     from ganzoo.nn.kinds import ConditionalGenerator, LatentGenerator, TextToImage
 
     given = [name for name, value in (("--labels", labels), ("--text", texts),
@@ -290,12 +289,12 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
     _require_registered_kind(model, LatentGenerator, "ganzoo sample")
     net = load(model, revision=revision, device=device)
     _require_kind(net, model, LatentGenerator, "ganzoo sample")
+    if vary is not None and onnxruntime(backend, onnx):
+        raise click.UsageError("--vary draws with the torch backend")
     run = runner(net, precision=precision, compile_=compile_, backend=backend, onnx=onnx)
     if vary is not None:
         from ganzoo.apps.grids import traversal
 
-        if not isinstance(run, FastPath):
-            raise click.UsageError("--vary draws with the torch backend")
         columns = steps or _columns(net, vary)
         with run.applied():
             result = traversal(net, vary, rows=max(1, count // columns), steps=columns,

@@ -43,13 +43,16 @@ def inference_options(command: Callable) -> Callable:
     return command
 
 
+def onnxruntime(backend: str, onnx: Path | None) -> bool:
+    """Do these options run onnxruntime (``--backend onnxruntime`` or ``--onnx FILE``)?"""
+    return backend == "onnxruntime" or onnx is not None
+
+
 def runner(net, *, precision: str, compile_: bool, backend: str, onnx: Path | None,
            direction: str | None = None):
     """What computes ``net``'s verbs for these options; a usage error for options that do not
     go together."""
-    if onnx is not None:
-        backend = "onnxruntime"
-    if backend == "onnxruntime":
+    if onnxruntime(backend, onnx):
         if precision != "fp32" or compile_:
             given = "--compile" if compile_ else f"--precision {precision}"
             raise click.UsageError(f"{given} is for the torch backend; onnxruntime runs the "

@@ -118,7 +118,9 @@ def plan(model, *, precision: str = "auto", channels_last: bool | None = None,
 class FastPath:
     """``model``'s inference verbs under ``plan`` (an :class:`InferencePlan`): the same
     methods and arguments as the model's kind (``generate``, ``translate``, ``upscale``), run
-    in eval mode without gradients, returning float32 images in [-1, 1]."""
+    in eval mode without gradients, returning float32 images in [-1, 1]. A call swaps the
+    model's generator components for their copies, so one model's fast path is for one thread
+    at a time."""
 
     def __init__(self, model, plan: InferencePlan):
         self.model, self.plan = model, plan

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.apps.cli_inference import inference_options, runner
+from ganzoo.apps.cli_inference import inference_options, onnxruntime, runner
 
 
 @click.command()
@@ -27,7 +27,6 @@ def upscale(model, source, output, tile, revision, device, precision, compile_, 
     import torch
 
     import ganzoo
-    from ganzoo.apps.onnx_runtime import OnnxSession
     from ganzoo.data.folder import EXTENSIONS, find_images
     from ganzoo.base.errors import DataError
     from ganzoo.base.images import save_grid
@@ -49,12 +48,12 @@ def upscale(model, source, output, tile, revision, device, precision, compile_, 
         raise click.UsageError(f"{model} is a {net.architecture} model, not a super-resolution "
                                "one (ganzoo.Upscaler); `ganzoo list architectures` shows which "
                                "are")
-    run = runner(net, precision=precision, compile_=compile_, backend=backend, onnx=onnx)
-    if isinstance(run, OnnxSession):  # onnxruntime upscales each image whole
+    if onnxruntime(backend, onnx):  # it upscales each image whole
         if click.get_current_context().get_parameter_source("tile").name != "DEFAULT":
             raise click.UsageError("--tile is for the torch backend; onnxruntime upscales "
                                    "each image whole")
         tile = None
+    run = runner(net, precision=precision, compile_=compile_, backend=backend, onnx=onnx)
     for path, target in jobs:
         with torch.no_grad():
             image = run.upscale(path, tile=tile)
