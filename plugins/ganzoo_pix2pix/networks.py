@@ -120,8 +120,8 @@ class Pix2Pix(Translator):
 
     architecture = "pix2pix"
     generator_components = ("gen",)
-    #: The U-Net in bf16 runs x1.4-1.8 faster with channels_last weights (benchmarks/RESULTS.md);
-    #: translators in general (CycleGAN's ResNet) do not gain.
+    #: The U-Net runs x1.3-1.5 faster with channels_last weights in bf16 (without them bf16 is
+    #: slower than fp32; benchmarks/RESULTS.md); translators in general (CycleGAN) do not gain.
     fast_channels_last = True
 
     def __init__(self, config: Pix2PixConfig):
