@@ -27,8 +27,8 @@ def inference_options(command: Callable) -> Callable:
                           "machine); auto: the device's fast path (bf16 autocast where native, "
                           "channels_last where it pays); bf16/fp16: that autocast."),
         click.option("--compile", "compile_", is_flag=True,
-                     help="torch.compile the generator (the first call compiles: seconds to "
-                          "minutes; pays on long batches)."),
+                     help="torch.compile the generator (the first call of each input size "
+                          "compiles, which takes seconds to minutes)."),
         click.option("--backend", default="torch", show_default=True,
                      type=click.Choice(BACKENDS),
                      help="onnxruntime: run the generator's ONNX export (made once and cached "
