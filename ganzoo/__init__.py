@@ -55,7 +55,8 @@ PUBLIC_MODULES = (
     "ganzoo.nn.model", "ganzoo.nn.blocks", "ganzoo.nn.losses", "ganzoo.base.images", "ganzoo.base.io",
     "ganzoo.base.safe_pickle", "ganzoo.base.extras", "ganzoo.hub.bundle", "ganzoo.hub.loading", "ganzoo.apps.export", "ganzoo.testing",
     "ganzoo.data", "ganzoo.metrics", "ganzoo.editing", "ganzoo.training.context",
-    "ganzoo.training.schedules", "ganzoo.training.trackers",
+    "ganzoo.training.schedules", "ganzoo.training.trackers", "ganzoo.nn.inference",
+    "ganzoo.apps.onnx_runtime", "ganzoo.apps.cli_inference",
 )
 
 

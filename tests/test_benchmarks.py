@@ -42,3 +42,24 @@ def test_load_suite_times_the_data_loader_alone(tmp_path):
     rows = run_bench("--suite", "load", "--steps", "1", tmp_path=tmp_path)
     assert {(r["config"], r["workers"]) for r in rows} >= {("digits-32", 0), ("digits-32", 2)}
     assert all(r["suite"] == "load" and r["images_per_s"] > 0 for r in rows)
+
+
+def test_inference_rows_record_plan_capability_threads_and_difference_from_eager(tmp_path):
+    out = tmp_path / "inference.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--config", "dcgan-64",
+                           "--modes", "eager,fast,fast-flip", "--steps", "1", "--warmup", "0",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    eager, fast, flip = json.loads(out.read_text())["results"]
+    assert [r["mode"] for r in (eager, fast, flip)] == ["eager", "fast", "fast-flip"]
+    for row in (eager, fast, flip):
+        assert row["config"] == "dcgan-64" and row["verb"] == "generate"
+        assert row["batch_size"] == 64 and row["images_per_s"] > 0 and row["threads"] >= 1
+        assert row["cpu_capability"] and row["torch"] and row["date"]
+    assert eager["plan"] == "fp32 (cpu)" and eager["max_abs_diff_vs_eager"] == 0
+    assert ("channels_last" in fast["plan"]) != ("channels_last" in flip["plan"])
+    assert fast["max_abs_diff_vs_eager"] <= 1e-2
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--modes", "eager,fp64"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "--modes: unknown fp64" in bad.stderr

@@ -15,6 +15,7 @@ import click
 
 import ganzoo.plugin.manager as plugins
 from ganzoo._version import __version__
+from ganzoo.apps.cli_inference import inference_options, onnxruntime, runner
 from ganzoo.base.errors import GanzooError, GanzooWarning, PluginError
 from ganzoo.plugin.registry import REGISTRY_KINDS, load_ref
 
@@ -264,8 +265,9 @@ MODEL_HELP = "A run directory, a bundle folder, a registered weights name or a H
                    "continuous one).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+@inference_options
 def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, steps, revision,
-             device) -> None:
+             device, precision, compile_, backend, onnx) -> None:
     """Draw a grid of images from MODEL (`ganzoo sample` is the same command).
 
     Latent generators draw -n images; conditional ones take --labels; text-to-image ones
@@ -287,11 +289,16 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
     _require_registered_kind(model, LatentGenerator, "ganzoo sample")
     net = load(model, revision=revision, device=device)
     _require_kind(net, model, LatentGenerator, "ganzoo sample")
+    if vary is not None and onnxruntime(backend, onnx):
+        raise click.UsageError("--vary draws with the torch backend")
+    run = runner(net, precision=precision, compile_=compile_, backend=backend, onnx=onnx)
     if vary is not None:
         from ganzoo.apps.grids import traversal
 
         columns = steps or _columns(net, vary)
-        result = traversal(net, vary, rows=max(1, count // columns), steps=columns, seed=seed)
+        with run.applied():
+            result = traversal(net, vary, rows=max(1, count // columns), steps=columns,
+                               seed=seed)
         click.echo(f"wrote {save_grid(result.images, output, nrow=result.nrow)}")
         return
     kwargs: dict = {}
@@ -320,7 +327,7 @@ def generate(model, count, output, seed, labels, texts, embeddings, nrow, vary, 
         count = len(kwargs.get("text", kwargs.get("embeddings", ())))
     with torch.no_grad():
         try:
-            images = net.generate(count, seed=seed, **kwargs)
+            images = run.generate(count, seed=seed, **kwargs)
         except ValueError as exc:  # e.g. a label outside the model's classes
             raise click.BadParameter(str(exc), param_hint=given[0] if given else "MODEL") from None
     click.echo(f"wrote {save_grid(images, output, nrow=nrow)}")
@@ -515,7 +522,9 @@ def _held_out(source: Path):
                    "default its first.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def translate(model, inputs, output, direction, revision, device) -> None:
+@inference_options
+def translate(model, inputs, output, direction, revision, device, precision, compile_, backend,
+              onnx) -> None:
     """Translate images with an image-to-image MODEL (pix2pix ...), one output per input.
 
     INPUT is an image file or a folder (searched recursively); images may have any size.
@@ -547,9 +556,11 @@ def translate(model, inputs, output, direction, revision, device) -> None:
     _require_kind(net, model, Translator, "ganzoo translate")
     net.generator(direction)  # a direction the model lacks fails here, in the model's words
     direction = net.check_direction(direction)
+    run = runner(net, precision=precision, compile_=compile_, backend=backend, onnx=onnx,
+                 direction=direction)
     for path, target in jobs:
         with torch.no_grad():
-            image = net.translate(path, direction=direction)
+            image = run.translate(path, direction=direction)
         save_grid(image, output / target, nrow=1, padding=0)
     click.echo(f"translated {len(jobs)} image(s) into {output}")
 

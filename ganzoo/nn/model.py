@@ -33,6 +33,9 @@ class GANModel(
 
     architecture: ClassVar[str] = ""
     generator_components: ClassVar[tuple[str, ...]] = ("gen",)
+    #: Whether :meth:`fast_path` stores the generator channels_last by default (measured per
+    #: kind or architecture in ``benchmarks/``: it pays for some networks, costs for others).
+    fast_channels_last: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         super().__init__()
@@ -81,6 +84,26 @@ class GANModel(
     def usage(cls, load_name: str, config: Any = None) -> str:
         """Python lines that load ``load_name`` and use it (the model card's "Use it")."""
         return f'import ganzoo\n\nmodel = ganzoo.load("{load_name}")\n'
+
+    def fast_path(self, *, precision: str = "auto", channels_last: bool | None = None,
+                  compile: bool = False):
+        """This model's inference verbs on the fast path its device supports (bf16 autocast
+        where native, channels_last where it pays, optionally ``torch.compile``): a
+        :class:`ganzoo.nn.inference.FastPath` with the same ``generate`` / ``translate`` /
+        ``upscale``; ``precision="fp32"`` is the plain path, bit for bit."""
+        from ganzoo.nn.inference import FastPath, plan
+
+        return FastPath(self, plan(self, precision=precision, channels_last=channels_last,
+                                   compile=compile))
+
+    def onnx_session(self, onnx: str | Path | None = None, *, direction: str | None = None,
+                     cache_dir: str | Path | None = None):
+        """This model's inference verbs run by onnxruntime: a
+        :class:`ganzoo.apps.onnx_runtime.OnnxSession` on the ``.onnx`` file ``onnx``, or on
+        this model's export (made once, cached under ``cache_dir`` by its weights' hash)."""
+        from ganzoo.apps.onnx_runtime import OnnxSession
+
+        return OnnxSession(self, onnx, direction=direction, cache_dir=cache_dir)
 
     @staticmethod
     def seeded(seed: int | None, device: torch.device) -> torch.Generator | None:

@@ -11,21 +11,9 @@ import attrs
 import torch
 
 from ganzoo.config.train_config import AMP_CHOICES, PRECISIONS
+from ganzoo.nn.inference import native_amp  # one answer to "what runs natively", for both
+
 _DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def native_amp(device: torch.device) -> str:
-    """The mixed precision ``device`` runs natively: ``"bf16"``, ``"fp16"`` or ``"none"``."""
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "cpu":
-        # Native bf16 instructions only: oneDNN also runs bf16 on plain AVX-512 by emulation,
-        # which is slower than fp32, so "supports bf16" is not enough for a default.
-        checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
-                  getattr(torch.cpu, "_is_amx_tile_supported", None))
-        if any(check is not None and check() for check in checks):
-            return "bf16"
-    return "none"
 
 
 @attrs.frozen(kw_only=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ganzoo.apps.cli_inference import inference_options, onnxruntime, runner
+
 
 @click.command()
 @click.argument("model", metavar="MODEL")
@@ -17,7 +19,9 @@ import click
                    "(memory stays that of one tile), with overlapping context so no seams show.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to load.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
-def upscale(model, source, output, tile, revision, device) -> None:
+@inference_options
+def upscale(model, source, output, tile, revision, device, precision, compile_, backend,
+            onnx) -> None:
     """Upscale INPUT (an image, or a folder searched recursively) with a super-resolution
     MODEL: a run directory, a bundle folder, a registered weights name or a Hub repo id."""
     import torch
@@ -44,9 +48,15 @@ def upscale(model, source, output, tile, revision, device) -> None:
         raise click.UsageError(f"{model} is a {net.architecture} model, not a super-resolution "
                                "one (ganzoo.Upscaler); `ganzoo list architectures` shows which "
                                "are")
+    if onnxruntime(backend, onnx):  # it upscales each image whole
+        if click.get_current_context().get_parameter_source("tile").name != "DEFAULT":
+            raise click.UsageError("--tile is for the torch backend; onnxruntime upscales "
+                                   "each image whole")
+        tile = None
+    run = runner(net, precision=precision, compile_=compile_, backend=backend, onnx=onnx)
     for path, target in jobs:
         with torch.no_grad():
-            image = net.upscale(path, tile=tile)
+            image = run.upscale(path, tile=tile)
         save_grid(image, target, nrow=1, padding=0)
     what = jobs[0][1] if len(jobs) == 1 else f"{len(jobs)} images into {output}"
     click.echo(f"upscaled {net.scale}x: {what}")
