@@ -60,7 +60,8 @@ def test_every_pip_line_in_the_code_names_an_existing_extra():
     pattern = re.compile(r"pip install '?ganzoo\[([\w-]+)\]")
     named = {(path.relative_to(ROOT), extra)
              for path in [*(ROOT / "ganzoo").rglob("*.py"), *(ROOT / "plugins").rglob("*.py")]
-             for extra in pattern.findall(path.read_text(encoding="utf-8"))}
+             for extra in pattern.findall(path.read_text(encoding="utf-8"))
+             if path.name != "extras.py"}  # its docstring spells the pattern itself
     assert len(named) >= 10, named
     missing = sorted((str(where), extra) for where, extra in named if extra not in EXTRAS)
     assert not missing, f"pip lines naming extras pyproject.toml does not have: {missing}"
