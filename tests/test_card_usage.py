@@ -16,6 +16,7 @@ from ganzoo.testing import tiny_model
 CASES = {
     "dcgan": ({}, "images", (16, None, 16, 16)),
     "cgan": ({}, "images", (4, None, 16, 16)),
+    "infogan": ({}, "images", (4, 1, 16, 16)),  # one image per value of the tiny model's 4 codes
     "pix2pix": ({}, "translated", (1, 3, 20, 24)),
     "cyclegan": ({}, "translated", (1, 3, 20, 24)),
     "stackgan": ({"vocabulary": ("a", "red", "bird")}, "images", (4, 1, None, None)),

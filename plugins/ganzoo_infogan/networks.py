@@ -108,6 +108,8 @@ class Inputs(NamedTuple):
 class InfoGAN(LatentGenerator):
     architecture = "infogan"
     generator_components = ("gen",)
+    #: The model card's command: the paper's traversal figure (a row per z, a column per code).
+    command = "ganzoo sample {model} --vary code -n 100 -o code-traversal.png"
 
     def __init__(self, config: InfoGANConfig):
         super().__init__(config)
@@ -196,6 +198,25 @@ class InfoGAN(LatentGenerator):
         cfg = self.config
         shape = (batch_size, cfg.channels, cfg.resolution, cfg.resolution)
         return {"image": torch.rand(shape, generator=generator) * 2 - 1}
+
+    @classmethod
+    def usage(cls, load_name: str, config: InfoGANConfig | None = None) -> str:
+        """The card's snippet: one image per value of the categorical code, then one code value
+        with a continuous code stepped through its range."""
+        cfg = config or InfoGANConfig()
+        k = cfg.categories
+        lines = ["import torch", "", "import ganzoo", "", f'model = ganzoo.load("{load_name}")',
+                 "# One image per value of the categorical code (on digits it learns the class,",
+                 "# without labels; docs/infogan.md has the measured matching accuracy).",
+                 f"images = model.generate({k}, seed=0, code=list(range({k})))"
+                 f"   # [{k}, C, H, W] in [-1, 1]"]
+        if cfg.continuous:
+            lines += ["# Code 0 with one z, continuous code c1 from -2 to 2 (trained on U(-1, 1)):",
+                      f"c = torch.zeros(8, {cfg.continuous})",
+                      "c[:, 0] = torch.linspace(-2, 2, 8)",
+                      "z = model.sample_latent(1, seed=0).expand(8, -1)",
+                      "steps = model.generate(8, z=z, code=[0] * 8, c=c)"]
+        return "\n".join(lines) + "\n"
 
     # -- export -------------------------------------------------------------------------------
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
