@@ -268,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
         from . import against
 
         against.checkouts(args.against)  # one line now if a path is not a checkout
+        if args.device != "cpu":
+            raise SystemExit("--against runs the reference code on the CPU only (its models are "
+                             "built with gpu_ids = []); use --device cpu")
     if args.time_child:
         print(json.dumps(time_pair(*args.time_child, args.device, args.steps, args.warmup,
                                    args.against)))

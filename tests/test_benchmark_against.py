@@ -106,6 +106,8 @@ def test_checkouts_are_recognised_by_their_files_and_anything_else_is_one_line(c
                                                                  "examples": examples}
     with pytest.raises(SystemExit, match=r"--against .*elsewhere: not a checkout of junyanz"):
         main(["--suite", "train", "--against", str(tmp_path / "elsewhere")])
+    with pytest.raises(SystemExit, match="--against runs the reference code on the CPU only"):
+        main(["--suite", "train", "--device", "cuda", "--against", str(examples)])
 
 
 @pytest.mark.parametrize("architecture, config, net_g", [
