@@ -10,6 +10,17 @@ drift affects both alike (compare ratios, not absolute figures, on shared machin
 
     python -m benchmarks.run --suite train --device cpu --json results.json
 
+With ``--against PATH`` (repeatable) the training suite also times the reference
+implementations' own step from the user's checkouts (``benchmarks/against.py``): the authors'
+``optimize_parameters`` for pix2pix and CycleGAN, the loop body of pytorch/examples'
+``dcgan/main.py`` for DCGAN; all three modes interleaved in one process. Every row also has
+the CPU time of its steps (``time.process_time``: on a shared machine, what the step computed,
+not the time other processes held the core) and, for training, GFLOP/s: the convolutions' and
+matrix products' FLOPs of one step (torch's FLOP counter) over the median time.
+
+    python -m benchmarks.run --suite train --against ~/src/pytorch-CycleGAN-and-pix2pix \
+        --against ~/src/examples --config pix2pix-128 --config dcgan-64
+
 The ``load`` suite times data loading alone (the embedded datasets through ganzoo's seeded
 step loader, with 0 and 2 workers), to show the loader is not what limits training.
 """
@@ -123,37 +134,89 @@ def loader_rate(name: str, workers: int, batches: int) -> dict:
             "threads": torch.get_num_threads()}
 
 
-def time_pair(name: str, suite: str, device: str, steps: int, warmup: int) -> dict:
-    """Both modes in one process, their steps interleaved so drift hits both alike."""
+def step_flops(once) -> int:
+    """Floating-point operations of one call of ``once`` (torch's FLOP counter: convolutions and
+    matrix products, forward and backward; the element-wise rest is not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        once()
+    return counter.get_total_flops()
+
+
+def _runner(name: str, suite: str, mode: str, device: str, against: list[str]):
+    """``(once, info)`` of a mode: ``eager``/``fast`` (ganzoo) or ``reference`` (the checkout)."""
+    if mode != "reference":
+        return setup(name, suite, mode, device)
     import torch
 
-    runs = {mode: setup(name, suite, mode, device) for mode in ("eager", "fast")}
+    from . import against as ref
+    from .configs import STANDARD
+
+    architecture, model_config, batch_size = STANDARD[name]
+    torch.manual_seed(0)
+    once = ref.reference_step(architecture, model_config, batch_size, ref.checkouts(against))
+    return once, {"config": name, "architecture": architecture, "suite": suite, "mode": mode,
+                  "options": {"checkout": [str(p) for p in ref.checkouts(against).values()]},
+                  "batch_size": batch_size}
+
+
+def modes_of(name: str, suite: str, against: list[str]) -> tuple[str, ...]:
+    """``eager`` and ``fast``, and ``reference`` first where ``--against`` has its checkout."""
+    if suite == "train" and against:
+        from . import against as ref
+        from .configs import STANDARD
+
+        if ref.supported(STANDARD[name][0], ref.checkouts(against)):
+            return ("reference", "eager", "fast")
+    return ("eager", "fast")
+
+
+def time_pair(name: str, suite: str, device: str, steps: int, warmup: int,
+              against: list[str] = ()) -> dict:
+    """Every mode in one process, their steps interleaved (the order rotating) so that drift
+    hits all alike. Each step's wall-clock and CPU time (``time.process_time``: on a shared
+    machine, what the step itself computed, not the time other processes held the core)."""
+    import torch
+
+    modes = modes_of(name, suite, list(against))
+    runs = {mode: _runner(name, suite, mode, device, list(against)) for mode in modes}
     for once, _ in runs.values():
         for _ in range(warmup):
             once()
-    times: dict[str, list[float]] = {"eager": [], "fast": []}
+    flops = step_flops(runs["eager"][0]) if suite == "train" else None
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    cpu: dict[str, list[float]] = {mode: [] for mode in modes}
     for i in range(steps):
-        for mode in (("eager", "fast") if i % 2 == 0 else ("fast", "eager")):
-            start = time.perf_counter()
+        for mode in modes[i % len(modes):] + modes[:i % len(modes)]:
+            start, start_cpu = time.perf_counter(), time.process_time()
             runs[mode][0]()
+            cpu[mode].append(time.process_time() - start_cpu)
             times[mode].append(time.perf_counter() - start)
     out = {}
     for mode, (_, info) in runs.items():
         median = statistics.median(times[mode])
+        median_cpu = statistics.median(cpu[mode])
         out[mode] = {**info, "median_s": median, "spread_s": [min(times[mode]), max(times[mode])],
-                     "images_per_s": info["batch_size"] / median, "torch": torch.__version__,
-                     "device": device, "threads": torch.get_num_threads(), "steps": steps,
-                     "warmup": warmup}
+                     "median_cpu_s": median_cpu, "images_per_s": info["batch_size"] / median,
+                     "images_per_cpu_s": info["batch_size"] / median_cpu,
+                     "torch": torch.__version__, "device": device,
+                     "threads": torch.get_num_threads(), "steps": steps, "warmup": warmup,
+                     "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+        if flops:
+            out[mode].update(gflop_per_step=flops / 1e9, gflop_per_s=flops / 1e9 / median,
+                             gflop_per_cpu_s=flops / 1e9 / median_cpu)
     return out
 
 
-def peak_memory(name: str, suite: str, mode: str, device: str) -> int:
+def peak_memory(name: str, suite: str, mode: str, device: str, against: list[str] = ()) -> int:
     """Peak memory of a few steps of one mode (its own process: RSS is a process-wide peak)."""
     import resource
 
     import torch
 
-    once, _ = setup(name, suite, mode, device)
+    once, _ = _runner(name, suite, mode, device, list(against))
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     for _ in range(3):
@@ -161,6 +224,16 @@ def peak_memory(name: str, suite: str, mode: str, device: str) -> int:
     if device == "cuda":
         return torch.cuda.max_memory_allocated()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def cpu_flags() -> dict:
+    """What the figures were measured on: torch's CPU capability and the bf16/AMX flags."""
+    import torch
+
+    return {"capability": torch.backends.cpu.get_cpu_capability(),
+            "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported()),
+            "amx": bool(torch.cpu._is_amx_tile_supported()),
+            "threads": torch.get_num_threads()}
 
 
 def _child(args: list[str]) -> dict:
@@ -182,18 +255,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--against", action="append", default=[], metavar="PATH",
+                        help="also time the reference implementation's own training step from "
+                             "this checkout (junyanz/pytorch-CycleGAN-and-pix2pix for pix2pix "
+                             "and CycleGAN, pytorch/examples for DCGAN; repeatable)")
     parser.add_argument("--time-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.suite == "loader":
         args.suite = "load"
+    if args.against:
+        from . import against
+
+        against.checkouts(args.against)  # one line now if a path is not a checkout
+        if args.device != "cpu":
+            raise SystemExit("--against runs the reference code on the CPU only (its models are "
+                             "built with gpu_ids = []); use --device cpu")
     if args.time_child:
-        print(json.dumps(time_pair(*args.time_child, args.device, args.steps, args.warmup)))
+        print(json.dumps(time_pair(*args.time_child, args.device, args.steps, args.warmup,
+                                   args.against)))
         return
     if args.memory_child:
-        print(json.dumps(peak_memory(*args.memory_child, args.device)))
+        print(json.dumps(peak_memory(*args.memory_child, args.device, args.against)))
         return
-    common = ["--device", args.device, "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    common = ["--device", args.device, "--steps", str(args.steps), "--warmup", str(args.warmup),
+              *(f"--against={path}" for path in args.against)]
     suites = ["train", "infer"] if args.suite in ("all", "load") else [args.suite]
     results = []
     if args.suite in ("load", "all"):
@@ -215,17 +301,25 @@ def main(argv: list[str] | None = None) -> None:
                                                           mode])
                 pair[mode]["memory_kind"] = ("cuda allocated" if args.device == "cuda"
                                              else "process peak RSS")
-            speedup = pair["eager"]["median_s"] / pair["fast"]["median_s"]
-            memory = pair["fast"]["peak_memory_bytes"] / pair["eager"]["peak_memory_bytes"]
-            results += [pair["eager"], {**pair["fast"], "speedup_vs_eager": speedup,
-                                        "memory_vs_eager": memory}]
-            print(f"{name:<10} {suite:<6} eager {pair['eager']['images_per_s']:8.1f} img/s   "
-                  f"fast {pair['fast']['images_per_s']:8.1f} img/s   x{speedup:.2f}   "
-                  f"memory x{memory:.2f}", flush=True)
+            fast = pair["fast"]
+            for base in [mode for mode in pair if mode != "fast"]:
+                fast[f"speedup_vs_{base}"] = pair[base]["median_s"] / fast["median_s"]
+                fast[f"cpu_speedup_vs_{base}"] = pair[base]["median_cpu_s"] / fast["median_cpu_s"]
+                fast[f"memory_vs_{base}"] = (fast["peak_memory_bytes"]
+                                             / pair[base]["peak_memory_bytes"])
+            results += list(pair.values())
+            print(f"{name:<10} {suite:<6} " + "   ".join(
+                f"{mode} {row['images_per_s']:8.2f} img/s" for mode, row in pair.items())
+                + "   " + "   ".join(f"x{fast[f'speedup_vs_{base}']:.2f} vs {base} "
+                                     f"(cpu x{fast[f'cpu_speedup_vs_{base}']:.2f}, memory "
+                                     f"x{fast[f'memory_vs_{base}']:.2f})"
+                                     for base in pair if base != "fast")
+                + (f"   {fast['gflop_per_cpu_s']:.1f} GFLOP/cpu-s" if "gflop_per_s" in fast
+                   else ""), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"machine": platform.processor() or platform.machine(),
-                       "results": results}, fh, indent=2)
+                       "cpu": cpu_flags(), "results": results}, fh, indent=2)
 
 
 if __name__ == "__main__":

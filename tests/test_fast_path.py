@@ -80,12 +80,25 @@ def test_auto_precision_is_the_default_and_picks_what_the_device_runs_natively(m
 
     cfg = structure({"device": "cpu"}, ganzoo.TrainConfig, section="train")
     assert cfg.amp == "auto"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     assert StepContext(cfg, torch.device("cpu")).amp_dtype is torch.bfloat16
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     assert StepContext(cfg, torch.device("cpu")).amp == "bf16"
+    # The flags say bf16 but torch's kernels are held below AVX-512 (ATEN_CPU_CAPABILITY=avx2,
+    # ONEDNN_MAX_CPU_ISA=AVX2): every bf16 convolution would be emulated, so fp32.
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert native_amp(torch.device("cpu")) == "none"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_amx")
+    assert native_amp(torch.device("cpu")) == "bf16"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    assert native_amp(torch.device("cpu")) == "none"
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     # AVX-512 without native bf16: oneDNN would emulate bf16, slower than fp32, so fp32 it is.
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)

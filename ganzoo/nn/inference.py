@@ -45,16 +45,26 @@ def native_amp(device: torch.device) -> str:
     if device.type == "cpu":
         # Native bf16 instructions only: oneDNN also runs bf16 on plain AVX-512 by emulation,
         # which is slower than fp32, so "supports bf16" is not enough for a default. Nor are
-        # the CPU's flags when torch was capped below AVX-512 (ATEN_CPU_CAPABILITY=avx2, to
-        # emulate an older CPU): then torch's own capability decides.
-        if os.environ.get("ATEN_CPU_CAPABILITY") and \
-                not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+        # the CPU's flags when torch's kernels were capped below AVX-512 (to emulate an older
+        # CPU): every bf16 convolution then runs emulated (a pix2pix step measured x0.06).
+        if _cpu_kernels_capped():
             return "none"
         checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
                   getattr(torch.cpu, "_is_amx_tile_supported", None))
         if any(check is not None and check() for check in checks):
             return "bf16"
     return "none"
+
+
+def _cpu_kernels_capped() -> bool:
+    """True when ``ATEN_CPU_CAPABILITY`` holds torch below AVX-512, or ``ONEDNN_MAX_CPU_ISA``
+    holds oneDNN below AVX512_CORE_BF16, although the CPU's flags may say bf16."""
+    if os.environ.get("ATEN_CPU_CAPABILITY") and \
+            torch.backends.cpu.get_cpu_capability() not in ("AVX512", "AMX"):
+        return True
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    return not (isa == "ALL" or "BF16" in isa or "AMX" in isa or "FP16" in isa
+                or isa.startswith("AVX10"))
 
 
 def capability(device: torch.device) -> str:
