@@ -7,7 +7,6 @@ keeps the precision it started in. The step's context receives the record.
 
 from __future__ import annotations
 
-
 import attrs
 import torch
 
