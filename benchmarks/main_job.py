@@ -185,8 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         write_picture(out)
         write_caption(figures)
         ship(out, figures)
-        print(f"updated {PICTURE.relative_to(ROOT)}, the README caption and "
-              f"{SHIPPED.relative_to(ROOT)}/")
+        print(f"updated {PICTURE}, the caption in {README} and {SHIPPED}/")
 
 
 if __name__ == "__main__":
