@@ -25,7 +25,6 @@ from ganzoo.base.errors import (
     WriteError,
 )
 from ganzoo.plugin.hookspecs import hookimpl
-from ganzoo.config.recipe import Recipe
 from ganzoo.config.train_config import (
     LR_SCHEDULES,
     AdversarialTrainConfig,
@@ -36,6 +35,7 @@ from ganzoo.config.train_config import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ganzoo.config.recipe import Recipe
     from ganzoo.nn.model import GANModel
 
 __all__ = [
@@ -107,6 +107,7 @@ def load(name_or_path: str, *, revision: str | None = None, components: str = "i
 def train(recipe: str | Recipe, out: str | None = None, *, overrides=(), progress: bool = True):
     """Train a recipe (a path or a :class:`Recipe`) into the run directory ``out``;
     ``overrides`` (``"train.steps=10"``, as ``--set``) apply to either."""
+    from ganzoo.config.recipe import Recipe
     from ganzoo.training.loop import train as _train
 
     if not isinstance(recipe, Recipe):
@@ -121,6 +122,10 @@ _KINDS = ("LatentGenerator", "ConditionalGenerator", "TextToImage", "Translator"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Recipe":  # on first use: cattrs is not needed by `ganzoo --help` or `ganzoo list`
+        from ganzoo.config.recipe import Recipe
+
+        return Recipe
     if name == "GANModel":
         from ganzoo.nn.model import GANModel
 
