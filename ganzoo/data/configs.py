@@ -59,14 +59,9 @@ class CelebAConfig:
 _PREPROCESS = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 
 
-@attrs.frozen(kw_only=True)
-class PairedFolderConfig:
-    """Paired images (pix2pix's datasets) from a folder, in one of two layouts:
-
-    - ``"aligned"``: ``root/train/*.jpg``, ``root/test/*.jpg`` (or ``root/val/`` when there is no
-      ``test/``), each file the A image and the B image side by side (A left);
-    - ``"separate"``: ``root/A/train/x.jpg`` with its partner ``root/B/train/x.jpg`` (same name);
-    - ``"auto"`` picks ``"separate"`` when ``root/A`` and ``root/B`` exist.
+@attrs.frozen(kw_only=True, slots=False)  # no slots: it is mixed into HubPairedConfig too
+class PairedTransforms:
+    """The keys every paired dataset (a folder, a Hub repo) shares with pix2pix's loader.
 
     ``direction = "AtoB"`` translates A into B, ``"BtoA"`` the reverse. ``preprocess`` follows
     the reference code: ``resize_and_crop`` (resize to ``load_size`` squared, random
@@ -76,9 +71,6 @@ class PairedFolderConfig:
     ``output_nc`` are 1 (grayscale) or 3 (RGB).
     """
 
-    root: Path = attrs.field(converter=Path)
-    layout: Literal["auto", "aligned", "separate"] = attrs.field(
-        default="auto", validator=v.in_(("auto", "aligned", "separate")))
     direction: Literal["AtoB", "BtoA"] = attrs.field(default="AtoB",
                                                      validator=v.in_(("AtoB", "BtoA")))
     preprocess: Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
@@ -93,6 +85,24 @@ class PairedFolderConfig:
     def _crop_fits(self, _attribute, value: int) -> None:
         if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and value > self.load_size:
             raise ValueError(f"crop_size = {value} is larger than load_size = {self.load_size}")
+
+
+@attrs.frozen(kw_only=True)
+class PairedFolderConfig(PairedTransforms):
+    """Paired images (pix2pix's datasets) from a folder, in one of two layouts:
+
+    - ``"aligned"``: ``root/train/*.jpg``, ``root/test/*.jpg`` (or ``root/val/`` when there is no
+      ``test/``), each file the A image and the B image side by side (A left);
+    - ``"separate"``: ``root/A/train/x.jpg`` with its partner ``root/B/train/x.jpg`` (same name);
+    - ``"auto"`` picks ``"separate"`` when ``root/A`` and ``root/B`` exist.
+
+    The other keys (``direction``, ``preprocess``, ``load_size``, ``crop_size``, ``flip``,
+    ``input_nc``, ``output_nc``) are :class:`PairedTransforms`'.
+    """
+
+    root: Path = attrs.field(converter=Path)
+    layout: Literal["auto", "aligned", "separate"] = attrs.field(
+        default="auto", validator=v.in_(("auto", "aligned", "separate")))
 
 
 @attrs.frozen(kw_only=True)

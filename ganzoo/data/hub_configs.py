@@ -13,7 +13,7 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
-from ganzoo.data.configs import _PREPROCESS, _resolution
+from ganzoo.data.configs import PairedTransforms, _resolution
 
 #: What ``repo`` must look like: ``org/name``, as the Hub spells repo ids.
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -88,31 +88,17 @@ class HubSource:
 
 
 @attrs.frozen(kw_only=True)
-class HubPairedConfig(HubSource):
+class HubPairedConfig(HubSource, PairedTransforms):
     """Paired images (pix2pix) from a Hub dataset repo: each row holds an A and a B image, in
     ``column_a`` and ``column_b`` (huggan's ``imageA`` / ``imageB``).
 
     ``direction``, ``preprocess``, ``load_size``, ``crop_size``, ``flip``, ``input_nc`` and
-    ``output_nc`` are those of ``paired-folder``. See :class:`HubSource` for the rest.
+    ``output_nc`` are those of ``paired-folder`` (:class:`~ganzoo.data.configs.PairedTransforms`).
+    See :class:`HubSource` for the rest.
     """
 
     column_a: str = attrs.field(default="imageA", validator=_column)
     column_b: str = attrs.field(default="imageB", validator=_column)
-    direction: Literal["AtoB", "BtoA"] = attrs.field(default="AtoB",
-                                                     validator=v.in_(("AtoB", "BtoA")))
-    preprocess: Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
-                        "none"] = attrs.field(default="resize_and_crop",
-                                              validator=v.in_(_PREPROCESS))
-    load_size: int = attrs.field(default=286, validator=_resolution)
-    crop_size: int = attrs.field(default=256, validator=_resolution)
-    flip: bool = True
-    input_nc: Literal[1, 3] = attrs.field(default=3, validator=v.in_((1, 3)))
-    output_nc: Literal[1, 3] = attrs.field(default=3, validator=v.in_((1, 3)))
-
-    @crop_size.validator
-    def _crop_fits(self, _attribute, value: int) -> None:
-        if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and value > self.load_size:
-            raise ValueError(f"crop_size = {value} is larger than load_size = {self.load_size}")
 
 
 @attrs.frozen(kw_only=True)
