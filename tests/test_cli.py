@@ -95,7 +95,7 @@ def test_embeddings_files_are_checked(tmp_path, name, write, expect):
     import click
 
     from ganzoo import DataError
-    from ganzoo.apps.cli import _read_embeddings
+    from ganzoo.apps.cli_models import _read_embeddings
 
     path = tmp_path / name
     write(path)
@@ -111,7 +111,7 @@ def test_embeddings_read_from_npy_and_safetensors(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from ganzoo.apps.cli import _read_embeddings
+    from ganzoo.apps.cli_models import _read_embeddings
 
     values = np.arange(6, dtype=np.float64).reshape(2, 3)
     np.save(tmp_path / "e.npy", values)
