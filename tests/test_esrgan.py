@@ -160,3 +160,28 @@ def test_real_esrgan_is_registered_with_its_converter():
     entry = ganzoo.get("weights", "realesrgan-x4plus")
     assert entry.converter == "ganzoo_srgan.convert_esrgan:convert"
     assert entry.url.endswith("/RealESRGAN_x4plus.pth")
+
+
+@pytest.mark.parametrize("damage,message", [
+    ("missing", r"missing 1 tensor\(s\) e\.g\. 'blocks\.0\.dense\.1\.convs\.2\.weight'"),
+    ("shape", r"shape mismatch for 'hr\.weight': file \(64, 64, 5, 5\)"),
+    ("truncated", r"truncated, corrupt or not a PyTorch file"),
+    ("foreign", r"unexpected key 'encoder\.weight': not an ESRGAN/Real-ESRGAN RRDBNet"),
+])
+def test_a_damaged_rrdbnet_file_is_one_line_naming_what_is_wrong(tmp_path, damage, message):
+    from ganzoo.hub.convert import convert_file
+
+    state = _rrdbnet_state(1, scheme="basicsr")
+    if damage == "missing":
+        del state["body.0.rdb2.conv3.weight"]
+    elif damage == "shape":
+        state["conv_hr.weight"] = torch.zeros(64, 64, 5, 5)
+    elif damage == "foreign":
+        state["encoder.weight"] = torch.zeros(1)
+    path = tmp_path / "RRDB.pth"
+    torch.save(state, path)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(ganzoo.CheckpointError, match=message):
+        convert_file("ganzoo_srgan.convert_esrgan:convert", path, tmp_path / "bundle")
+    assert not (tmp_path / "bundle").exists()

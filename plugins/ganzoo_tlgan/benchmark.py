@@ -128,7 +128,9 @@ def main(argv=None) -> None:
     report["projection"] = proj
     print(json.dumps(proj, indent=2), flush=True)
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        from ganzoo.base.io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
     if args.pictures:
         pictures(model, axes, encoder, images, args.pictures)
 
