@@ -108,8 +108,10 @@ def _translation_step(architecture: str, model_config: dict, batch_size: int,
     return once
 
 
-def _dcgan_source(examples: Path) -> tuple[list[ast.stmt], list[ast.stmt]]:
-    """``main.py``'s network classes and the body of its inner training loop."""
+def dcgan_source(examples: Path) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """``main.py``'s network classes and the body of its inner training loop (``for i, data in
+    enumerate(dataloader, 0):``), parsed from the file: the script parses arguments and loads a
+    dataset at import time, so it cannot be imported. (The golden-value recorder uses it too.)"""
     tree = ast.parse((examples / "dcgan" / "main.py").read_text(encoding="utf-8"))
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef)
                and node.name in ("Generator", "Discriminator")]
@@ -126,7 +128,7 @@ def _dcgan_step(model_config: dict, batch_size: int, examples: Path) -> Callable
     import torch
     from torch import nn, optim
 
-    classes, body = _dcgan_source(examples)
+    classes, body = dcgan_source(examples)
     scope = {"nn": nn, "torch": torch, "nz": model_config["z_dim"],
              "ngf": model_config["gen_width"], "ndf": model_config["disc_width"],
              "nc": model_config["channels"]}

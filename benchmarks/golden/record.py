@@ -31,8 +31,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 import golden_common as golden  # noqa: E402
+
+from benchmarks.against import dcgan_source  # noqa: E402  (main.py parsed as --against does)
 
 PIX2PIX_COMMIT = "00d5574908eb66fe0127b32d7b030001453f21d0"
 EXAMPLES_COMMIT = "77f55b912142e11fcfdf5b530231fb9c52f181e8"
@@ -137,21 +140,6 @@ def _translation(case: dict, reference: Path, perturb: float) -> tuple[dict, lis
     return shapes, steps
 
 
-def _dcgan_source(examples: Path) -> tuple[list[ast.stmt], list[ast.stmt]]:
-    """``main.py``'s network classes and the body of its inner training loop (``for i, data in
-    enumerate(dataloader, 0):``), parsed from the file: the script parses arguments and loads a
-    dataset at import time, so it cannot be imported."""
-    tree = ast.parse((examples / "dcgan" / "main.py").read_text(encoding="utf-8"))
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)
-               and node.name in ("Generator", "Discriminator")]
-    outer = next(node for node in tree.body if isinstance(node, ast.For)
-                 and ast.unparse(node.target) == "epoch")
-    inner = next(node for node in outer.body if isinstance(node, ast.For))
-    assert ast.unparse(inner.target) == "(i, data)", ast.unparse(inner.target)
-    assert len(classes) == 2, [c.name for c in classes]
-    return classes, inner.body
-
-
 def record_dcgan(case: dict, examples: Path) -> dict:
     shapes, steps = _record(lambda perturb: _dcgan(case, examples, perturb))
     return {"case": case, "shapes": shapes, "steps": steps}
@@ -160,7 +148,7 @@ def record_dcgan(case: dict, examples: Path) -> dict:
 def _dcgan(case: dict, examples: Path, perturb: float) -> tuple[dict, list]:
     from torch import nn, optim
 
-    classes, body = _dcgan_source(examples)
+    classes, body = dcgan_source(examples)
     scope = {"nn": nn, "torch": torch, "nz": case["nz"], "ngf": case["ngf"], "ndf": case["ndf"],
              "nc": case["nc"]}
     exec(compile(ast.Module(classes, []), "dcgan/main.py", "exec"), scope)  # noqa: S102
