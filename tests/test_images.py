@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from PIL import Image
@@ -56,3 +58,16 @@ def test_one_grayscale_image_without_padding_is_written_as_grayscale(tmp_path):
     assert list(written.tobytes()[:4]) == [0, 23, 46, 70]
     rgb = Image.open(save_grid(image.expand(-1, 3, -1, -1), tmp_path / "c.png", padding=0))
     assert rgb.mode == "RGB"
+
+
+@pytest.mark.parametrize("count, channels, nrow, padding", [
+    (64, 1, None, 2), (7, 3, 3, 2), (1, 1, None, 2), (10, 3, None, 0), (5, 1, 8, 1), (3, 3, 2, 5)])
+def test_grid_is_torchvisions_make_grid_pixel_for_pixel(count, channels, nrow, padding):
+    from torchvision.utils import make_grid
+
+    from ganzoo.base.images import grid, to_uint8
+
+    images = torch.rand(count, channels, 5, 6, generator=torch.Generator().manual_seed(count)) * 2 - 1
+    rows = nrow or math.ceil(math.sqrt(count))
+    assert torch.equal(grid(images, nrow=nrow, padding=padding),
+                       make_grid(to_uint8(images), nrow=rows, padding=padding))

@@ -70,16 +70,19 @@ def estimate(architecture: str, config: Any, *, measure_activations: bool = True
     import torch
 
     import ganzoo.plugin.manager as plugins
+    from ganzoo.nn.meta_shapes import ShapesOnly
     from ganzoo.plugin.registry import load_ref
 
     entry = plugins.registry("architectures").get(architecture)
-    with torch.device("meta"):
-        model = load_ref(entry.build)(config)
-    tensors = [*model.parameters(), *model.buffers()]
-    weight_bytes = sum(t.numel() * t.element_size() for t in tensors)
-    parameters = sum(p.numel() for p in model.parameters())
+    with ShapesOnly():
+        with torch.device("meta"):
+            model = load_ref(entry.build)(config)
+        tensors = [*model.parameters(), *model.buffers()]
+        weight_bytes = sum(t.numel() * t.element_size() for t in tensors)
+        parameters = sum(p.numel() for p in model.parameters())
+        activations = _activation_bytes(model) if measure_activations else 0
     return Estimate(parameters=parameters, weight_bytes=weight_bytes,
-                    activation_bytes=_activation_bytes(model) if measure_activations else 0)
+                    activation_bytes=activations)
 
 
 def _activation_bytes(model) -> int:
@@ -94,17 +97,31 @@ def _activation_bytes(model) -> int:
 
     hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
     model.seeded = lambda seed, device: None  # a seeded generator cannot live on meta
+    model.eval()  # the preview samples: batch norm of one item needs the running statistics
     try:
-        with torch.no_grad(), torch.device("meta"):  # the batch too: it may be huge
-            batch = {k: v.to("meta") if isinstance(v, torch.Tensor) else v
-                     for k, v in model.example_batch(1).items()}
-            model.preview(1, seed=0, batch=batch)
+        with torch.no_grad():
+            batch = _example_batch(model)
+            with torch.device("meta"):
+                model.preview(1, seed=0, batch=batch)
     except Exception:  # noqa: BLE001 - a model whose preview cannot run on meta: weights only
         return 0
     finally:
         for hook in hooks:
             hook.remove()
     return total[0]
+
+
+def _example_batch(model) -> dict:
+    """One item of the model's example batch on meta: made there (its images may be huge), or,
+    for a batch drawn from data such as a caption's words, made on the CPU and moved."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            batch = model.example_batch(1)
+    except NotImplementedError:  # "Cannot copy out of meta tensor": it looks at the values
+        batch = model.example_batch(1)
+    return {k: v.to("meta") if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 def check(architecture: str, config: Any, *, source: str, batch_size: int = 1,
