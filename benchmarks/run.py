@@ -37,12 +37,13 @@ import time
 
 
 def fast_options(device: str) -> dict:
-    """ganzoo's defaults on ``device``: ``amp = "auto"`` resolved (channels_last stays opt-in)."""
+    """ganzoo's defaults on ``device``: ``amp = "auto"`` resolved, ``channels_last = "auto"``
+    (resolved per architecture with the model)."""
     import torch
 
     from ganzoo.training.context import native_amp
 
-    return {"amp": native_amp(torch.device(device)), "channels_last": False}
+    return {"amp": native_amp(torch.device(device)), "channels_last": "auto"}
 
 
 def setup(name: str, suite: str, mode: str, device: str):
@@ -72,7 +73,7 @@ def setup(name: str, suite: str, mode: str, device: str):
                     entry.config_cls or ganzoo.TrainConfig, section="train")
     ctx = StepContext(cfg, dev)
     ctx.freeze = ctx.fused_adam = ctx.release_grads = mode == "fast"
-    if cfg.channels_last:
+    if ctx.use_channels_last(model):
         model = model.to(memory_format=torch.channels_last)
     batch = ctx.to_device(model.example_batch(batch_size,
                                               generator=torch.Generator().manual_seed(0)))
@@ -90,7 +91,7 @@ def setup(name: str, suite: str, mode: str, device: str):
             torch.cuda.synchronize()
 
     info = {"config": name, "architecture": architecture, "suite": suite, "mode": mode,
-            "options": {**options, "fused_adam": ctx.fused_adam, "frozen_d": ctx.freeze,
+            "options": {**options, "channels_last": ctx.channels_last, "fused_adam": ctx.fused_adam, "frozen_d": ctx.freeze,
                         "release_grads": ctx.release_grads},
             "batch_size": batch_size}
     return once, info

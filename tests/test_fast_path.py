@@ -141,3 +141,32 @@ def test_autocast_caches_weight_copies_only_when_autograd_keeps_them():
         inferred = net(x)
     assert inferred.dtype == trained.dtype == torch.bfloat16
     torch.testing.assert_close(inferred, trained.detach())
+
+
+def test_channels_last_auto_follows_the_architecture_and_resumed_runs_keep_their_layout(
+        tiny_recipe, tmp_path):
+    import json
+
+    from ganzoo import Recipe
+    from ganzoo.training import rundir
+    from ganzoo.training.loop import _same_layout, _Session
+
+    recipe = Recipe.from_toml(tiny_recipe)  # a DCGAN: measured to train faster channels_last
+    assert recipe.train.channels_last == "auto"
+    session = _Session(recipe, tmp_path / "a")
+    weight = session.model.gen[0].weight
+    assert session.ctx.channels_last and weight.is_contiguous(memory_format=torch.channels_last)
+    forced = _Session(Recipe.from_toml(tiny_recipe, ["train.channels_last=false"]), tmp_path / "b")
+    assert not forced.ctx.channels_last and forced.model.gen[0].weight.is_contiguous()
+
+    pix2pix = ganzoo.create("pix2pix", **ganzoo.get("architectures", "pix2pix").tiny)
+    cfg = structure({"device": "cpu"}, ganzoo.TrainConfig, section="train")
+    assert StepContext(cfg, torch.device("cpu")).use_channels_last(pix2pix) is False
+
+    # A run that started before the layout was recorded continues in the default layout.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / rundir.RUN_INFO_NAME).write_text(json.dumps({"precision": "fp32"}))
+    assert _same_layout(recipe, run).train.channels_last is False
+    (run / rundir.RUN_INFO_NAME).write_text(json.dumps({"channels_last": True}))
+    assert _same_layout(recipe, run).train.channels_last is True

@@ -163,7 +163,7 @@ def test_the_check_of_the_first_batch_leaves_the_run_as_it_was(tiny_recipe, tmp_
 # -- precision and loss scalers ---------------------------------------------------------------
 @pytest.mark.parametrize("key, value, message", [
     ("amp", "bf61", "amp = 'bf61' is not one of 'none', 'bf16', 'fp16', 'auto'"),
-    ("channels_last", "yes", "channels_last must be true or false, got 'yes'"),
+    ("channels_last", "yes", "channels_last must be true, false or \"auto\", got 'yes'"),
     ("compile", 1, "compile must be true or false, got 1"),
     ("tensorboard", None, "tensorboard must be true or false, got None"),
 ])
@@ -340,3 +340,14 @@ def test_train_applies_overrides_to_a_recipe_object(tiny_recipe, tmp_path):
 def test_show_names_a_loss_a_loss(cli):
     result = cli("show", "lsgan")
     assert result.exit_code == 0 and result.output.startswith("lsgan (loss)")
+
+
+def test_a_channels_last_run_resumes_bit_exactly(tmp_path, monkeypatch):
+    """Checkpoints store Adam's moments contiguous; the fused kernel pairs a channels_last
+    weight with its moments in memory order, so they are given the weight's layout again."""
+    data = {**TINY_DIGITS, "train": {**TINY_DIGITS["train"], "steps": 8, "checkpoint_every": 4,
+                                     "channels_last": True}}
+    recipe = Recipe.from_toml(write_recipe(tmp_path / "cl.toml", data))
+    straight, broken = crash_and_resume(recipe, tmp_path, monkeypatch)
+    assert json.loads((broken / "run.json").read_text())["channels_last"] is True
+    assert_same_tensors(final_tensors(straight), final_tensors(broken))

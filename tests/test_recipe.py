@@ -57,7 +57,7 @@ def test_misspelt_top_level_key(tmp_path):
 @pytest.mark.parametrize("section,key,value,expect", [
     ("train", "batch_size", "64", "[train] batch_size: expected an integer, got '64' (a string)"),
     ("train", "steps", 2.5, "[train] steps: expected an integer, got 2.5 (a float)"),
-    ("train", "channels_last", 1, "[train] channels_last: expected true or false, got 1"),
+    ("train", "channels_last", 1, "[train] channels_last: expected true, false or \"auto\", got 1"),
     ("model", "z_dim", True, "[model] z_dim: expected an integer, got True (a boolean)"),
     ("model", "resolution", 48, "[model] resolution:"),
     ("train", "amp", "fp8", "[train] amp:"),

@@ -8,6 +8,8 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
+from ganzoo.config.structure import FlagOrAuto
+
 
 def registry_name(kind: str, *, loss_kind: str | None = None, list_known: bool = False,
                   **kwargs):
@@ -59,6 +61,11 @@ def flag(_inst, attribute, value) -> None:
         raise ValueError(f"{attribute.name} must be true or false, got {value!r}")
 
 
+def _flag_or_auto(_inst, attribute, value) -> None:
+    if not (isinstance(value, bool) or value == "auto"):
+        raise ValueError(f"{attribute.name} must be true, false or \"auto\", got {value!r}")
+
+
 def _device(_inst, _attr, value: str) -> None:
     if value not in ("auto", "cpu", "mps") and not (value == "cuda" or value.startswith("cuda:")):
         raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
@@ -82,7 +89,11 @@ class TrainConfig:
     #: fp32. ``"none"`` is fp32 everywhere: the same arithmetic on every machine.
     amp: Literal["none", "bf16", "fp16", "auto"] = attrs.field(default="auto",
                                                               validator=one_of(AMP_CHOICES))
-    channels_last: bool = attrs.field(default=False, validator=flag)
+    #: Activations and weights in channels_last memory layout. ``"auto"`` (the default): where
+    #: it was measured to pay in training for the architecture (the model class's
+    #: ``train_channels_last``; benchmarks/RESULTS.md), else the default layout; ``true`` or
+    #: ``false`` forces it.
+    channels_last: FlagOrAuto = attrs.field(default="auto", validator=_flag_or_auto)
     ema: float = attrs.field(default=0.0, validator=[v.ge(0.0), v.lt(1.0)])
     num_workers: int = attrs.field(default=0, validator=[v.ge(0), v.le(256)])
     log_every: int = attrs.field(default=10, validator=v.ge(1))

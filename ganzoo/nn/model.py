@@ -36,6 +36,9 @@ class GANModel(
     #: Whether :meth:`fast_path` stores the generator channels_last by default (measured per
     #: kind or architecture in ``benchmarks/``: it pays for some networks, costs for others).
     fast_channels_last: ClassVar[bool] = False
+    #: Whether training stores activations and weights channels_last under ``[train]
+    #: channels_last = "auto"`` (the default): on where it was measured to pay in training.
+    train_channels_last: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         super().__init__()

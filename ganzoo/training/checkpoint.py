@@ -120,6 +120,20 @@ def checkpoint_step(run_dir: Path) -> int:
     return _metadata(run_dir / CHECKPOINT_NAME)["step"]
 
 
+def _match_parameter_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor (Adam's moments) its parameter's memory layout.
+
+    Checkpoints store tensors contiguous; a channels_last model's moments were channels_last
+    before the save, and the fused Adam kernel walks a parameter and its moments in memory
+    order, so moments of another layout would be paired with the wrong weights."""
+    for group in opt.param_groups:
+        for param in group["params"]:
+            for key, value in opt.state.get(param, {}).items():
+                if (isinstance(value, torch.Tensor) and value.shape == param.shape
+                        and value.stride() != param.stride()):
+                    opt.state[param][key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx, rank: int = 0,
                     fallback_seed: int | None = None) -> dict:
     """Restore model, EMA, optimizers, loss scalers, the trainer's ``ctx.state`` and RNG; return the metadata (``step``...)."""
@@ -152,6 +166,7 @@ def load_checkpoint(run_dir: Path, *, model, optimizers: dict, ema, ctx, rank: i
         except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
             raise CheckpointError(f"{path}: the state of optimizer {name!r} does not fit this "
                                   f"model ({type(exc).__name__}: {str(exc)[:200]})") from None
+        _match_parameter_layouts(opt)
     for key, state in meta.get("scalers", {}).items():
         try:
             ctx.scalers.setdefault(key, torch.amp.GradScaler(ctx.device.type)).load_state_dict(

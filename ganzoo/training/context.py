@@ -84,6 +84,8 @@ class StepContext:
         #: Release each optimizer's gradients right after its step (off: they live until the
         #: next ``zero_grad``, as in the reference code).
         self.release_grads = True
+        #: Batches moved to the device channels_last (the loop resolves ``"auto"`` with the model).
+        self.channels_last = getattr(cfg, "channels_last", False) is True
         #: Tensors a trainer keeps between steps (CycleGAN's image pool ...): saved in every
         #: checkpoint and restored on resume, so a resumed run continues exactly. Never part of
         #: the published weights.
@@ -157,8 +159,16 @@ class StepContext:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
                               cache_enabled=torch.is_grad_enabled())
 
+    def use_channels_last(self, model) -> bool:
+        """Resolve ``[train] channels_last`` for ``model`` (``"auto"``: its class's measured
+        ``train_channels_last``), remember it for the batches, and return it."""
+        asked = getattr(self.cfg, "channels_last", False)
+        self.channels_last = (bool(getattr(model, "train_channels_last", False))
+                              if asked == "auto" else asked is True)
+        return self.channels_last
+
     def to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        channels_last = getattr(self.cfg, "channels_last", False)
+        channels_last = self.channels_last
         out = {}
         for key, value in batch.items():
             if isinstance(value, torch.Tensor):

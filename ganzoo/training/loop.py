@@ -134,7 +134,7 @@ class _Session:
 
         _check_data_fits_model(recipe, self.dataset)
         self.model = build_model(recipe.architecture, recipe.model).to(self.device)
-        if self.cfg.channels_last:
+        if self.ctx.use_channels_last(self.model):
             self.model = self.model.to(memory_format=torch.channels_last)
         if self.cfg.sync_batchnorm and self.world.enabled:
             for name in self.model.components:  # same parameter and buffer names as BatchNorm
@@ -414,7 +414,7 @@ def train(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool =
         _make_dir(run_dir)
         rundir.prepare_new(run_dir, recipe, hardware={
             "device": str(session.device), "precision": session.precision.amp,
-            "processes": session.world.size})
+            "channels_last": session.ctx.channels_last, "processes": session.world.size})
 
     return _run_in(session, prepare, progress=progress)
 
@@ -455,7 +455,7 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
     restart = died_before_first_checkpoint(run_dir)
     if not restart:
         checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
-    session = _Session(_same_precision(recipe, run_dir), run_dir)
+    session = _Session(_same_layout(_same_precision(recipe, run_dir), run_dir), run_dir)
 
     def prepare() -> None:
         session.resumed, session.logged_step = True, rundir.last_logged_step(run_dir)
@@ -479,6 +479,17 @@ def _same_precision(recipe: Recipe, run_dir: Path) -> Recipe:
     if recipe.train.amp != "auto" or started_in is None:
         return recipe
     return attrs.evolve(recipe, train=attrs.evolve(recipe.train, amp=started_in))
+
+
+def _same_layout(recipe: Recipe, run_dir: Path) -> Recipe:
+    """``channels_last = "auto"`` resolves per architecture, and that choice has changed between
+    versions: a resumed run keeps the memory layout it started in (run.json; runs that did not
+    record it started in the default layout)."""
+    if recipe.train.channels_last != "auto":
+        return recipe
+    started_in = rundir.run_info(run_dir).get("channels_last", False)
+    layout = started_in if isinstance(started_in, bool) else False
+    return attrs.evolve(recipe, train=attrs.evolve(recipe.train, channels_last=layout))
 
 
 def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
