@@ -63,3 +63,14 @@ def test_inference_rows_record_plan_capability_threads_and_difference_from_eager
     bad = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--modes", "eager,fp64"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "--modes: unknown fp64" in bad.stderr
+
+
+def test_the_variants_script_times_a_switch_on_and_off(capsys):
+    import json
+
+    from benchmarks.variants import main
+
+    main(["--config", "dcgan-digits", "--switch", "channels_last", "--steps", "1"])
+    result = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert result["channels_last"] == {"off": False, "on": True}
+    assert result["speedup"] > 0 and set(result["median_cpu_s"]) == {"off", "on"}
