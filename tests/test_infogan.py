@@ -29,8 +29,9 @@ def tiny(**overrides):
     return tiny_model("infogan", **overrides)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"q_std": "learned"}, {"continuous": 0}],
-                         ids=["fixed-std", "learned-std", "no-continuous"])
+@pytest.mark.parametrize("overrides", [{}, {"q_std": "learned"}, {"continuous": 0},
+                                       {"z_prior": "uniform"}],
+                         ids=["fixed-std", "learned-std", "no-continuous", "uniform-z"])
 def test_every_variant_conforms(overrides, tmp_path):
     check_architecture("infogan", tmp_path, **overrides)
 
@@ -61,6 +62,22 @@ def test_generate_draws_what_is_not_given_from_the_seed():
         assert (other_code - images).abs().amax() > 0.05 * scale
         assert (other_c - images).abs().amax() > 0.05 * scale
     assert (drawn.c.abs() <= 1).all() and set(drawn.code.tolist()) <= set(range(4))
+
+
+def test_z_prior_uniform_draws_the_authors_u_minus_one_one():
+    normal, uniform = tiny(), tiny(z_prior="uniform")
+    z = uniform.sample_latent(4000, seed=1)
+    assert z.shape == (4000, 8) and z.min() >= -1 and z.max() <= 1
+    assert abs(float(z.var()) - 1 / 3) < 0.02  # U(-1, 1) has variance 1/3; N(0, 1) has 1
+    assert abs(float(normal.sample_latent(4000, seed=1).var()) - 1) < 0.05
+    assert torch.equal(uniform.sample_inputs(5, seed=2).z, uniform.sample_latent(5, seed=2))
+    assert ganzoo.create("infogan").config.z_prior == "normal"  # older bundles load unchanged
+
+
+def test_a_bad_z_prior_is_refused_naming_the_key_and_the_choices():
+    with pytest.raises(GanzooError) as info:
+        Recipe.from_toml(RECIPES / "infogan_digits.toml", ["model.z_prior=gaussian"])
+    assert "z_prior" in str(info.value) and "'normal', 'uniform'" in str(info.value)
 
 
 @pytest.mark.parametrize("kwargs,message", [

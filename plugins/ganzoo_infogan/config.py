@@ -20,7 +20,9 @@ class InfoGANConfig:
     is the fully connected layer (1024) and ``q_hidden`` the Q head's (128). ``q_std``:
     ``"fixed"`` treats Q's continuous output as the mean of a unit Gaussian (the paper's code
     fixes the standard deviation; the loss is then half the squared error), ``"learned"`` also
-    predicts a log standard deviation per code.
+    predicts a log standard deviation per code. ``z_prior``: the noise's prior, ``"normal"``
+    (N(0, I), what most ports use) or ``"uniform"`` (U(-1, 1), the authors' ``Uniform(62)`` in
+    openai/InfoGAN ``launchers/run_mnist_exp.py``); the continuous codes are U(-1, 1) either way.
     """
 
     resolution: Literal[16, 28, 32, 64] = attrs.field(default=32, validator=v.in_((16, 28, 32, 64)))
@@ -34,6 +36,8 @@ class InfoGANConfig:
     q_hidden: int = attrs.field(default=128, validator=[v.ge(1), v.le(8192)])
     q_std: Literal["fixed", "learned"] = attrs.field(default="fixed",
                                                      validator=v.in_(("fixed", "learned")))
+    z_prior: Literal["normal", "uniform"] = attrs.field(default="normal",
+                                                        validator=v.in_(("normal", "uniform")))
 
 
 @attrs.frozen(kw_only=True)

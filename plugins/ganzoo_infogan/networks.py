@@ -128,14 +128,25 @@ class InfoGAN(LatentGenerator):
                 summary="continuous codes, drawn from U(-1, 1) in training"))
         return tuple(declared)
 
+    def _draw_z(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        shape, device = (n, self.config.z_dim), self.device
+        if self.config.z_prior == "uniform":
+            return torch.rand(shape, device=device, generator=generator) * 2 - 1
+        return torch.randn(shape, device=device, generator=generator)
+
+    def sample_latent(self, n: int, *, seed: int | None = None) -> torch.Tensor:
+        """``n`` draws of z from ``[model] z_prior``: N(0, I) or U(-1, 1)."""
+        return self._draw_z(n, self.seeded(seed, self.device))
+
     def sample_inputs(self, n: int, *, seed: int | None = None) -> Inputs:
-        """z ~ N(0, I), code ~ uniform over the categories, c ~ U(-1, 1): the paper's priors.
+        """z ~ ``z_prior`` (N(0, I) or U(-1, 1)), code ~ uniform over the categories,
+        c ~ U(-1, 1): the paper's priors.
 
         z comes first from the seeded generator, so ``sample_inputs(n, seed=s).z`` equals
         ``sample_latent(n, seed=s)``."""
         cfg, device = self.config, self.device
         generator = self.seeded(seed, device)
-        z = torch.randn(n, cfg.z_dim, device=device, generator=generator)
+        z = self._draw_z(n, generator)
         code = torch.randint(0, cfg.categories, (n,), device=device, generator=generator)
         c = torch.rand(n, cfg.continuous, device=device, generator=generator) * 2 - 1
         return Inputs(z, code, c)
@@ -220,8 +231,8 @@ class InfoGAN(LatentGenerator):
 
     # -- export -------------------------------------------------------------------------------
     def onnx_export_spec(self, *, direction: str | None = None, batch: int | None = None):
-        """Inputs ``z`` ``[batch, z_dim]`` ~ N(0, I), ``code`` int64 ``[batch]`` (0 to K-1) and
-        (with continuous codes) ``c`` ``[batch, C]``; output the image in [-1, 1]."""
+        """Inputs ``z`` ``[batch, z_dim]`` (from ``z_prior``), ``code`` int64 ``[batch]`` (0 to
+        K-1) and (with continuous codes) ``c`` ``[batch, C]``; output the image in [-1, 1]."""
         from ganzoo.apps.export import DynamicAxis, ExportError, OnnxSpec
 
         if direction is not None:
@@ -243,12 +254,13 @@ class InfoGAN(LatentGenerator):
         def reference(z, code, c=None):
             return self.generate(len(z), z=z, code=code, **({"c": c} if has_c else {}))
 
+        prior = "U(-1, 1)" if cfg.z_prior == "uniform" else "N(0, I)"
         c_doc = f", c [batch, {cfg.continuous}] (trained on U(-1, 1))" if has_c else ""
         return OnnxSpec(
             module=_CodeExport(self.gen, cfg.continuous), input_names=names,
             example_inputs=inputs(traced), dynamic_axes={name: axis for name in names},
             check_inputs=tuple(inputs(n) for n in checked), reference=reference,
-            doc=f"InfoGAN generator: z [batch, {cfg.z_dim}] ~ N(0, I), code [batch] (int64, 0 "
+            doc=f"InfoGAN generator: z [batch, {cfg.z_dim}] ~ {prior}, code [batch] (int64, 0 "
                 f"to {cfg.categories - 1}){c_doc} -> image [batch, {cfg.channels}, "
                 f"{cfg.resolution}, {cfg.resolution}] in [-1, 1].",
             metadata={"z_dim": str(cfg.z_dim), "categories": str(cfg.categories),

@@ -29,7 +29,7 @@ def info_loss(heads, code: torch.Tensor, c: torch.Tensor, ctx) -> tuple[torch.Te
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     adversarial = ctx.loss(ctx.cfg.loss)
     real = batch["image"]
-    z, code, c = model.sample_inputs(real.shape[0])  # the priors: N(0, I), uniform, U(-1, 1)
+    z, code, c = model.sample_inputs(real.shape[0])  # the priors: z_prior, uniform, U(-1, 1)
 
     # (1) Discriminator and Q: score real images up and generated ones down, and recover the
     #     codes the fakes were drawn with. Both heads read one trunk, and both losses train it.
