@@ -4,6 +4,7 @@ loss scalers, frozen discriminators, and runs that died before their first check
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -350,4 +351,29 @@ def test_a_channels_last_run_resumes_bit_exactly(tmp_path, monkeypatch):
     recipe = Recipe.from_toml(write_recipe(tmp_path / "cl.toml", data))
     straight, broken = crash_and_resume(recipe, tmp_path, monkeypatch)
     assert json.loads((broken / "run.json").read_text())["channels_last"] is True
+    assert_same_tensors(final_tensors(straight), final_tensors(broken))
+
+
+def test_evaluation_during_training_changes_nothing_the_run_draws(tmp_path, monkeypatch):
+    """Scoring at step 4 (a metric that builds its network on first use) and resuming in a new
+    process, where that network is built again at step 8, give the uninterrupted run's weights."""
+    from ganzoo.metrics import digits_classifier
+
+    data = {**TINY_DIGITS, "train": {**TINY_DIGITS["train"], "eval_every": 4,
+                                     "eval_metrics": ["fd-digits"], "eval_samples": 16}}
+    recipe = Recipe.from_toml(write_recipe(tmp_path / "eval.toml", data))
+    fresh_process = digits_classifier._load.cache_clear
+    real_train, real_resume = loop.train, loop.resume
+
+    def train_fresh(*args, **kwargs):
+        fresh_process()
+        return real_train(*args, **kwargs)
+
+    def resume_fresh(*args, **kwargs):
+        fresh_process()
+        return real_resume(*args, **kwargs)
+
+    monkeypatch.setattr(sys.modules[__name__], "train", train_fresh)
+    monkeypatch.setattr(sys.modules[__name__], "resume", resume_fresh)
+    straight, broken = crash_and_resume(recipe, tmp_path, monkeypatch, at=6)
     assert_same_tensors(final_tensors(straight), final_tensors(broken))

@@ -116,7 +116,8 @@ def _load(folder: str, device: str) -> tuple[DigitsClassifier, dict[str, Any]]:
     if found != config.get("sha256"):
         raise CheckpointError(f"{weights}: sha256 {found} does not match {config.get('sha256')} "
                               f"recorded in {CONFIG_NAME}; the file is corrupt or was replaced")
-    net = DigitsClassifier(**config["architecture"])
+    with torch.random.fork_rng(devices=[]):  # its random init is overwritten: draw nothing
+        net = DigitsClassifier(**config["architecture"])
     net.load_state_dict(load_file(weights), strict=True)
     net.requires_grad_(False)
     return net.eval().to(device), config

@@ -233,8 +233,13 @@ class _Session:
         from ganzoo.metrics import evaluate
 
         model = self.inference_model()
-        scores = evaluate(model, list(self.cfg.eval_metrics), n=self.cfg.eval_samples,
-                          seed=self.recipe.seed, device=self.device, data=self.held_out)
+        # Scoring draws from the global generators (a metric's network initialised on first
+        # use, test-time dropout): none of it may change what training draws next, or a run's
+        # path would depend on eval_every and a resumed run on which process built what.
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            scores = evaluate(model, list(self.cfg.eval_metrics), n=self.cfg.eval_samples,
+                              seed=self.recipe.seed, device=self.device, data=self.held_out)
         values = {name: score.value for name, score in scores.items()}
         record = {"step": self.step, "eval": values,
                   "protocol": {name: score.protocol.to_dict() for name, score in scores.items()}}
