@@ -63,3 +63,19 @@ def test_inference_rows_record_plan_capability_threads_and_difference_from_eager
     bad = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--modes", "eager,fp64"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "--modes: unknown fp64" in bad.stderr
+
+
+def test_edge_ratio_is_high_where_the_image_steps_at_the_edges_and_one_for_noise():
+    import torch
+
+    from benchmarks.pix2pix_edges import edge_ratio
+
+    sources = torch.ones(2, 1, 16, 16)
+    sources[:, :, :, 8] = -1  # one vertical edge (edges are -1, as in the embedded data)
+    step = -torch.ones(2, 3, 16, 16)
+    step[..., 8:] = 1  # the image changes exactly there
+    assert edge_ratio(step, sources) > 10
+    noise = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert 0.7 < edge_ratio(noise, sources) < 1.3
+    with pytest.raises(ValueError, match="both edge and edge-free"):
+        edge_ratio(step, -torch.ones(2, 1, 16, 16))
