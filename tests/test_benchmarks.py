@@ -74,3 +74,19 @@ def test_the_variants_script_times_a_switch_on_and_off(capsys):
     result = json.loads(capsys.readouterr().out.splitlines()[0])
     assert result["channels_last"] == {"off": False, "on": True}
     assert result["speedup"] > 0 and set(result["median_cpu_s"]) == {"off", "on"}
+
+
+def test_edge_ratio_is_high_where_the_image_steps_at_the_edges_and_one_for_noise():
+    import torch
+
+    from benchmarks.pix2pix_edges import edge_ratio
+
+    sources = torch.ones(2, 1, 16, 16)
+    sources[:, :, :, 8] = -1  # one vertical edge (edges are -1, as in the embedded data)
+    step = -torch.ones(2, 3, 16, 16)
+    step[..., 8:] = 1  # the image changes exactly there
+    assert edge_ratio(step, sources) > 10
+    noise = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert 0.7 < edge_ratio(noise, sources) < 1.3
+    with pytest.raises(ValueError, match="both edge and edge-free"):
+        edge_ratio(step, -torch.ones(2, 1, 16, 16))
