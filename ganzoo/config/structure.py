@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import cattrs
@@ -52,10 +52,6 @@ def _strict_str(value: Any, _type: type) -> str:
     return value
 
 
-#: A switch with an automatic setting (``[train] channels_last``): true, false or "auto".
-FlagOrAuto = bool | Literal["auto"]
-
-
 def _flag_or_auto(value: Any, _type: type) -> bool | str:
     if not (isinstance(value, bool) or value == "auto"):
         raise StrictTypeError(f'expected true, false or "auto", got {_describe(value)}')
@@ -73,6 +69,8 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(str, _strict_str)
     converter.register_structure_hook(Path, _path)
+    from ganzoo.config.train_config import FlagOrAuto
+
     converter.register_structure_hook_func(lambda t: t == FlagOrAuto, _flag_or_auto)
     converter.register_unstructure_hook(Path, str)
     return converter

@@ -8,7 +8,9 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
-from ganzoo.config.structure import FlagOrAuto
+#: A switch with an automatic setting (``channels_last``): true, false or "auto" (TOML and
+#: ``--set`` values are checked by :mod:`ganzoo.config.structure`, which knows this type).
+FlagOrAuto = bool | Literal["auto"]
 
 
 def registry_name(kind: str, *, loss_kind: str | None = None, list_known: bool = False,
