@@ -28,7 +28,12 @@ def configs(name):
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_the_shapes_only_mode_changes_no_estimate(name, monkeypatch):
+    import torch
+
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
     fast = [budget.estimate(name, config) for config in configs(name)]
+    assert torch.equal(torch.get_rng_state(), before)  # the caller's random stream is untouched
     monkeypatch.setattr(ganzoo.nn.meta_shapes, "ShapesOnly", contextlib.nullcontext)
     assert fast == [budget.estimate(name, config) for config in configs(name)]
     assert fast[0].activation_bytes > 0  # the preview did run: activations were counted

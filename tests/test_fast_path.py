@@ -149,7 +149,7 @@ def test_channels_last_auto_follows_the_architecture_and_resumed_runs_keep_their
 
     from ganzoo import Recipe
     from ganzoo.training import rundir
-    from ganzoo.training.loop import _same_layout, _Session
+    from ganzoo.training.loop import _Session, _started_layout
 
     recipe = Recipe.from_toml(tiny_recipe)  # a DCGAN: measured to train faster channels_last
     assert recipe.train.channels_last == "auto"
@@ -167,6 +167,8 @@ def test_channels_last_auto_follows_the_architecture_and_resumed_runs_keep_their
     run = tmp_path / "run"
     run.mkdir()
     (run / rundir.RUN_INFO_NAME).write_text(json.dumps({"precision": "fp32"}))
-    assert _same_layout(recipe, run).train.channels_last is False
+    assert _started_layout(run, recipe) is False
     (run / rundir.RUN_INFO_NAME).write_text(json.dumps({"channels_last": True}))
-    assert _same_layout(recipe, run).train.channels_last is True
+    assert _started_layout(run, recipe) is True
+    forced = Recipe.from_toml(tiny_recipe, ["train.channels_last=false"])
+    assert _started_layout(run, forced) is None  # the recipe decides

@@ -74,7 +74,8 @@ def estimate(architecture: str, config: Any, *, measure_activations: bool = True
     from ganzoo.plugin.registry import load_ref
 
     entry = plugins.registry("architectures").get(architecture)
-    with ShapesOnly():
+    # Nothing here may move the caller's random stream (an example batch made on the CPU draws).
+    with torch.random.fork_rng(devices=[]), ShapesOnly():
         with torch.device("meta"):
             model = load_ref(entry.build)(config)
         tensors = [*model.parameters(), *model.buffers()]

@@ -76,6 +76,14 @@ def save_checkpoint(run_dir: Path, *, step: int, model, optimizers: dict, ema, s
 MAX_STEP = 2**53  # far beyond any run; larger is a damaged or forged file
 
 
+def checkpoint_extra(run_dir: Path) -> dict:
+    """The ``extra`` record of a run's checkpoint ({} when there is no readable one)."""
+    try:
+        return _metadata(run_dir / CHECKPOINT_NAME).get("extra", {})
+    except CheckpointError:
+        return {}
+
+
 def _metadata(path: Path) -> dict:
     """The checked ``ganzoo`` metadata of a checkpoint (reads only the header)."""
     try:

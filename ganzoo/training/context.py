@@ -159,12 +159,16 @@ class StepContext:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
                               cache_enabled=torch.is_grad_enabled())
 
-    def use_channels_last(self, model) -> bool:
+    def use_channels_last(self, model, *, started_in: bool | None = None) -> bool:
         """Resolve ``[train] channels_last`` for ``model`` (``"auto"``: its class's measured
-        ``train_channels_last``), remember it for the batches, and return it."""
+        ``train_channels_last``, or ``started_in``, the layout a resumed run started in),
+        remember it for the batches, and return it."""
         asked = getattr(self.cfg, "channels_last", False)
-        self.channels_last = (bool(getattr(model, "train_channels_last", False))
-                              if asked == "auto" else asked is True)
+        if asked == "auto":
+            measured = bool(getattr(model, "train_channels_last", False))
+            self.channels_last = measured if started_in is None else started_in
+        else:
+            self.channels_last = asked is True
         return self.channels_last
 
     def to_device(self, batch: dict[str, Any]) -> dict[str, Any]:

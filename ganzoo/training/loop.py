@@ -101,7 +101,8 @@ def _check_data_fits_model(recipe: Recipe, dataset) -> None:
 class _Session:
     """One run of the loop over a run directory (new or resumed)."""
 
-    def __init__(self, recipe: Recipe, run_dir: Path):
+    def __init__(self, recipe: Recipe, run_dir: Path, *, layout: bool | None = None):
+        """``layout``: the memory layout a resumed run started in (None: resolve the recipe's)."""
         self.recipe = recipe
         self.run_dir = run_dir
         self.cfg = recipe.train
@@ -134,7 +135,7 @@ class _Session:
 
         _check_data_fits_model(recipe, self.dataset)
         self.model = build_model(recipe.architecture, recipe.model).to(self.device)
-        if self.ctx.use_channels_last(self.model):
+        if self.ctx.use_channels_last(self.model, started_in=layout):
             self.model = self.model.to(memory_format=torch.channels_last)
         if self.cfg.sync_batchnorm and self.world.enabled:
             for name in self.model.components:  # same parameter and buffer names as BatchNorm
@@ -260,7 +261,8 @@ class _Session:
         if self.world.is_main:
             save_checkpoint(self.run_dir, step=self.step, model=self.model,
                             optimizers=self.optimizers, ema=self.ema, scalers=self.ctx.scalers,
-                            state=self.ctx.state, rank_rng=rng[1:])
+                            state=self.ctx.state, rank_rng=rng[1:],
+                            extra={"channels_last": self.ctx.channels_last})
         self.good_step = self.step
 
     # -- the loop ---------------------------------------------------------------------------
@@ -460,7 +462,8 @@ def resume(run_dir: str | Path, *, overrides: tuple[str, ...] = (), progress: bo
     restart = died_before_first_checkpoint(run_dir)
     if not restart:
         checkpoint_step(run_dir)  # a clear error for a missing or corrupt checkpoint, first
-    session = _Session(_same_layout(_same_precision(recipe, run_dir), run_dir), run_dir)
+    session = _Session(_same_precision(recipe, run_dir), run_dir,
+                       layout=_started_layout(run_dir, recipe))
 
     def prepare() -> None:
         session.resumed, session.logged_step = True, rundir.last_logged_step(run_dir)
@@ -486,15 +489,19 @@ def _same_precision(recipe: Recipe, run_dir: Path) -> Recipe:
     return attrs.evolve(recipe, train=attrs.evolve(recipe.train, amp=started_in))
 
 
-def _same_layout(recipe: Recipe, run_dir: Path) -> Recipe:
+def _started_layout(run_dir: Path, recipe: Recipe) -> bool | None:
     """``channels_last = "auto"`` resolves per architecture, and that choice has changed between
-    versions: a resumed run keeps the memory layout it started in (run.json; runs that did not
-    record it started in the default layout)."""
+    versions, so a resumed run keeps the memory layout it started in: from run.json, else from
+    its checkpoint (a run continued from a bundle), else the old default layout. None where the
+    recipe forces the layout itself."""
     if recipe.train.channels_last != "auto":
-        return recipe
-    started_in = rundir.run_info(run_dir).get("channels_last", False)
-    layout = started_in if isinstance(started_in, bool) else False
-    return attrs.evolve(recipe, train=attrs.evolve(recipe.train, channels_last=layout))
+        return None
+    recorded = rundir.run_info(run_dir).get("channels_last")
+    if not isinstance(recorded, bool):
+        from ganzoo.training.checkpoint import checkpoint_extra
+
+        recorded = checkpoint_extra(run_dir).get("channels_last")
+    return recorded if isinstance(recorded, bool) else False
 
 
 def resume_from_bundle(source: str, run_dir: str | Path | None = None, *,
