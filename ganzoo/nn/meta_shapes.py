@@ -145,10 +145,11 @@ def _concatenate(func, name, args, kwargs):
     return _meta(shape, func([_one(t) for t in tensors], dim).dtype)
 
 
-def _convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding,
-                 groups):
-    """``aten.convolution``'s output: PyTorch's documented size formulas for Conv and
-    ConvTranspose."""
+def _convolution(input, weight, bias, stride, padding, dilation, transposed,  # noqa: A002
+                 output_padding, groups):
+    """``aten.convolution``'s output (its schema's argument names): PyTorch's documented size
+    formulas for Conv and ConvTranspose."""
+    x = input
     spatial = x.dim() - 2
     if weight.dim() != x.dim() or spatial < 1:
         return None
