@@ -40,11 +40,59 @@ class InfoGANConfig:
                                                         validator=v.in_(("normal", "uniform")))
 
 
+#: The values of ``[train] augment``: DiffAugment's policies that make sense for digits (no
+#: colour, no flips).
+AUGMENT_POLICIES = ("none", "translation", "cutout", "translation,cutout")
+
+
 @attrs.frozen(kw_only=True)
 class InfoGANTrainConfig(ganzoo.AdversarialTrainConfig):
     """``lambda_categorical``/``lambda_continuous`` weight the codes' negative log-likelihoods
     under Q (the paper's lambda: 1 for discrete codes, smaller for continuous ones: 0.1 here, as
-    on MNIST)."""
+    on MNIST).
+
+    ``augment``, ``augment_ratio``, ``q_sees``, ``instance_noise`` and ``real_label`` change
+    what the discriminator sees, against D overfitting a small dataset (docs/infogan.md)."""
 
     lambda_categorical: float = attrs.field(default=1.0, validator=[ganzoo.finite, v.ge(0.0)])
     lambda_continuous: float = attrs.field(default=0.1, validator=[ganzoo.finite, v.ge(0.0)])
+
+    # What D sees (``ganzoo_infogan/augment.py``); all off by default, and then a run is
+    # bit-identical to one without these keys.
+    #: DiffAugment policy applied to real and fake images before D, in both updates.
+    augment: Literal["none", "translation", "cutout", "translation,cutout"] = attrs.field(
+        default="none", validator=v.in_(AUGMENT_POLICIES))
+    #: Largest translation, as a fraction of the image side (1/8: 4 pixels of 32).
+    augment_ratio: float = attrs.field(default=0.125, validator=[ganzoo.finite, v.gt(0.0),
+                                                                 v.le(0.5)])
+    #: Whether Q reads the codes from the ``"augmented"`` (and noised) fakes D scores, or from
+    #: the ``"clean"`` fakes (one more pass of the trunk per update).
+    q_sees: Literal["augmented", "clean"] = attrs.field(default="augmented",
+                                                       validator=v.in_(("augmented", "clean")))
+    #: Standard deviation of Gaussian noise added to D's inputs at step 0, annealed linearly to
+    #: 0 at the last step (images are in [-1, 1]).
+    instance_noise: float = attrs.field(default=0.0, validator=[ganzoo.finite, v.ge(0.0),
+                                                                v.le(2.0)])
+    #: D's target for real images (one-sided label smoothing: 0.9 in Salimans et al. 2016);
+    #: only with ``loss = "non-saturating"`` or ``"bce"``, whose D loss is a cross-entropy.
+    real_label: float = attrs.field(default=1.0, validator=[ganzoo.finite, v.gt(0.5),
+                                                            v.le(1.0)])
+
+    def __attrs_post_init__(self) -> None:
+        self.check_schedule()
+        if self.real_label != 1.0 and self.loss not in ("non-saturating", "bce"):
+            raise ValueError(f"real_label = {self.real_label!r} smooths a cross-entropy D loss, "
+                             f"but loss = {self.loss!r}; use loss = \"non-saturating\" or "
+                             f"\"bce\", or remove real_label")
+        fields = attrs.fields_dict(type(self))
+        if self.augment == "none":
+            for key in ("augment_ratio",):
+                if getattr(self, key) != fields[key].default:
+                    raise ValueError(f"{key} = {getattr(self, key)!r} is read only with an "
+                                     f"augment policy, but augment = \"none\"; set augment = "
+                                     f"\"translation\" or remove {key}")
+        if (self.q_sees != fields["q_sees"].default and self.augment == "none"
+                and self.instance_noise == 0.0):
+            raise ValueError(f"q_sees = {self.q_sees!r} chooses what Q reads when D's inputs "
+                             f"are augmented or noised, but augment = \"none\" and "
+                             f"instance_noise = 0; set one of them or remove q_sees")

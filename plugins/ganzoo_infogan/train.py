@@ -13,6 +13,8 @@ import math
 
 import torch
 
+from . import augment
+
 
 def info_loss(heads, code: torch.Tensor, c: torch.Tensor, ctx) -> tuple[torch.Tensor, ...]:
     """``(lambda-weighted sum, categorical NLL, continuous NLL)`` of the drawn codes under Q."""
@@ -26,7 +28,14 @@ def info_loss(heads, code: torch.Tensor, c: torch.Tensor, ctx) -> tuple[torch.Te
     return total, categorical, continuous
 
 
+def sees_changed(cfg) -> bool:
+    """Whether ``[train]`` changes what D sees (augmentation, instance noise or smoothing)."""
+    return cfg.augment != "none" or cfg.instance_noise > 0 or cfg.real_label != 1.0
+
+
 def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
+    if sees_changed(ctx.cfg):
+        return augmented_train_step(batch, model, opt, ctx)
     adversarial = ctx.loss(ctx.cfg.loss)
     real = batch["image"]
     z, code, c = model.sample_inputs(real.shape[0])  # the priors: z_prior, uniform, U(-1, 1)
@@ -51,7 +60,54 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
         loss_g = adversarial.g(fake_heads.logits) + info_g
     ctx.update(opt.gen, loss_g)
 
-    categories = fake_heads.code_logits.shape[1]
+    return _losses(loss_d, loss_g, categorical, continuous, fake_heads.code_logits.shape[1])
+
+
+def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
+    """The same two updates with D's inputs changed as ``[train]`` asks (``augment.py``): the
+    real and fake images D scores are augmented with one draw of DiffAugment's parameters per
+    update (the same for a batch's real and fake halves) and noised with the annealed instance
+    noise, in D's update and in G's, and D's target for real images is ``real_label``. Q reads
+    the codes from the fakes D scores, or from the clean fakes when ``q_sees = "clean"``."""
+    cfg = ctx.cfg
+    real = batch["image"]
+    z, code, c = model.sample_inputs(real.shape[0])
+    std = augment.noise_std(cfg.instance_noise, ctx.step, cfg.steps)
+
+    def seen(images, params):
+        images = augment.apply(images, params)
+        return images + std * torch.randn_like(images) if std > 0 else images
+
+    def draw():
+        return augment.draw(cfg.augment, real.shape[0], real.shape[-1], ratio=cfg.augment_ratio,
+                            device=real.device)
+
+    # (1) Discriminator and Q, on the transformed real and fake images.
+    with ctx.autocast():
+        fake = model.gen(z, code, c)
+        params = draw()
+        real_logits = model.disc(seen(real, params))
+        fake_heads = model.disc.heads(seen(fake.detach(), params))
+        q_heads = model.disc.heads(fake.detach()) if cfg.q_sees == "clean" else fake_heads
+        info_d, _, _ = info_loss(q_heads, code, c, ctx)
+        if cfg.real_label != 1.0:
+            adversarial_d = augment.smoothed_bce_d(real_logits, fake_heads.logits, cfg.real_label)
+        else:
+            adversarial_d = ctx.loss(cfg.loss).d(real_logits, fake_heads.logits)
+        loss_d = adversarial_d + info_d
+    ctx.update(opt.disc, loss_d)
+
+    # (2) Generator, through a fresh draw of the transform (the gradient passes through it).
+    with ctx.frozen(model.disc), ctx.autocast():
+        fake_heads = model.disc.heads(seen(fake, draw()))
+        q_heads = model.disc.heads(fake) if cfg.q_sees == "clean" else fake_heads
+        info_g, categorical, continuous = info_loss(q_heads, code, c, ctx)
+        loss_g = ctx.loss(cfg.loss).g(fake_heads.logits) + info_g
+    ctx.update(opt.gen, loss_g)
+    return _losses(loss_d, loss_g, categorical, continuous, q_heads.code_logits.shape[1])
+
+
+def _losses(loss_d, loss_g, categorical, continuous, categories: int) -> dict[str, torch.Tensor]:
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "loss_info_code": categorical.detach(), "loss_info_c": continuous.detach(),
             # The variational lower bound of I(code; G(z, code)) in nats: H(code) - CE <= log K.
