@@ -23,6 +23,10 @@ class InfoGANConfig:
     predicts a log standard deviation per code. ``z_prior``: the noise's prior, ``"normal"``
     (N(0, I), what most ports use) or ``"uniform"`` (U(-1, 1), the authors' ``Uniform(62)`` in
     openai/InfoGAN ``launchers/run_mnist_exp.py``); the continuous codes are U(-1, 1) either way.
+
+    ``disc_spectral_norm`` puts spectral normalisation (Miyato et al. 2018) on the three weight
+    layers of D's trunk (the heads keep plain weights); ``disc_batch_norm = false`` drops the
+    trunk's two batch norms. Both default to the paper's D: no spectral norm, batch norm.
     """
 
     resolution: Literal[16, 28, 32, 64] = attrs.field(default=32, validator=v.in_((16, 28, 32, 64)))
@@ -38,6 +42,8 @@ class InfoGANConfig:
                                                      validator=v.in_(("fixed", "learned")))
     z_prior: Literal["normal", "uniform"] = attrs.field(default="normal",
                                                         validator=v.in_(("normal", "uniform")))
+    disc_spectral_norm: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    disc_batch_norm: bool = attrs.field(default=True, validator=v.instance_of(bool))
 
 
 #: The values of ``[train] augment``: DiffAugment's policies that make sense for digits (no
@@ -52,10 +58,15 @@ class InfoGANTrainConfig(ganzoo.AdversarialTrainConfig):
     on MNIST).
 
     ``augment``, ``augment_ratio``, ``q_sees``, ``instance_noise`` and ``real_label`` change
-    what the discriminator sees, against D overfitting a small dataset (docs/infogan.md)."""
+    what the discriminator sees, against D overfitting a small dataset (docs/infogan.md).
+    ``r1_gamma`` adds the R1 penalty of Mescheder et al. 2018 to D's loss,
+    ``r1_gamma / 2 * E_real ||grad_x D(x)||^2`` on the real batch (0, the default: none); unlike
+    ``gp_weight`` (WGAN-GP, on interpolates) it penalises D's slope at the data only."""
 
     lambda_categorical: float = attrs.field(default=1.0, validator=[ganzoo.finite, v.ge(0.0)])
     lambda_continuous: float = attrs.field(default=0.1, validator=[ganzoo.finite, v.ge(0.0)])
+    r1_gamma: float = attrs.field(default=0.0, validator=[ganzoo.finite, v.ge(0.0),
+                                                          v.le(1e6)])
 
     # What D sees (``ganzoo_infogan/augment.py``); all off by default, and then a run is
     # bit-identical to one without these keys.
@@ -80,10 +91,19 @@ class InfoGANTrainConfig(ganzoo.AdversarialTrainConfig):
 
     def __attrs_post_init__(self) -> None:
         self.check_schedule()
+        if self.gp_weight:
+            raise ValueError(f"gp_weight = {self.gp_weight!r}: the infogan trainer has no "
+                             "WGAN-GP term; use r1_gamma for a gradient penalty, or remove "
+                             "gp_weight")
         if self.real_label != 1.0 and self.loss not in ("non-saturating", "bce"):
             raise ValueError(f"real_label = {self.real_label!r} smooths a cross-entropy D loss, "
                              f"but loss = {self.loss!r}; use loss = \"non-saturating\" or "
                              f"\"bce\", or remove real_label")
+        if self.r1_gamma and (self.augment != "none" or self.instance_noise > 0
+                              or self.real_label != 1.0):
+            raise ValueError(f"r1_gamma = {self.r1_gamma!r} cannot be combined with augment, "
+                             "instance_noise or real_label (the step that changes what D sees "
+                             "has no R1 term); use one family or the other")
         fields = attrs.fields_dict(type(self))
         if self.augment == "none":
             for key in ("augment_ratio",):

@@ -72,18 +72,28 @@ class Discriminator(nn.Module):
         super().__init__()
         width, side = cfg.disc_width, cfg.resolution // 4
         self.categories, self.continuous = cfg.categories, cfg.continuous
+        norm = cfg.disc_batch_norm  # without batch norm the layers before it get a bias
         self.trunk = nn.Sequential(
             nn.Conv2d(cfg.channels, width, 4, 2, 1), nn.LeakyReLU(0.1, True),
-            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.1, True), nn.Flatten(),
-            nn.Linear(2 * width * side * side, cfg.hidden, bias=False),
-            nn.BatchNorm1d(cfg.hidden), nn.LeakyReLU(0.1, True))
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=not norm),
+            *([nn.BatchNorm2d(2 * width)] if norm else []), nn.LeakyReLU(0.1, True), nn.Flatten(),
+            nn.Linear(2 * width * side * side, cfg.hidden, bias=not norm),
+            *([nn.BatchNorm1d(cfg.hidden)] if norm else []), nn.LeakyReLU(0.1, True))
         self.logit = nn.Linear(cfg.hidden, 1)
         outputs = cfg.categories + cfg.continuous * (2 if cfg.q_std == "learned" else 1)
         self.q = nn.Sequential(
             nn.Linear(cfg.hidden, cfg.q_hidden, bias=False),
             nn.BatchNorm1d(cfg.q_hidden), nn.LeakyReLU(0.1, True),
             nn.Linear(cfg.q_hidden, outputs))
+
+    def spectral_norm_trunk(self) -> None:
+        """Spectral normalisation on the trunk's conv and linear weights (after their init:
+        the parametrization then normalises the initialised weights)."""
+        from torch.nn.utils.parametrizations import spectral_norm
+
+        for layer in self.trunk:
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                spectral_norm(layer)
 
     def heads(self, images: torch.Tensor) -> Heads:
         """Both heads on one pass of the trunk."""
@@ -116,6 +126,8 @@ class InfoGAN(LatentGenerator):
         self.gen = Generator(config)
         self.disc = Discriminator(config)
         self.apply(init_normal)
+        if config.disc_spectral_norm:
+            self.disc.spectral_norm_trunk()
 
     # -- the declared inputs ------------------------------------------------------------------
     def inputs(self) -> tuple:

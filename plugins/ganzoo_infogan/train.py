@@ -43,12 +43,19 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     # (1) Discriminator and Q: score real images up and generated ones down, and recover the
     #     codes the fakes were drawn with. Both heads read one trunk, and both losses train it.
     #     The fake batch is made once and reused by the generator update below.
+    #     With ``r1_gamma``, D's slope at the real images is penalised too (R1).
+    r1 = ctx.cfg.r1_gamma
+    if r1:
+        real = real.detach().requires_grad_(True)
     with ctx.autocast():
         fake = model.gen(z, code, c)
         real_logits = model.disc(real)
         fake_heads = model.disc.heads(fake.detach())
         info_d, _, _ = info_loss(fake_heads, code, c, ctx)
         loss_d = adversarial.d(real_logits, fake_heads.logits) + info_d
+        if r1:
+            penalty = ctx.loss("r1")(real_logits, real)
+            loss_d = loss_d + r1 / 2 * penalty
     ctx.update(opt.disc, loss_d)
 
     # (2) Generator: make D score the same fakes as real, and make their codes recoverable by Q
@@ -60,7 +67,8 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
         loss_g = adversarial.g(fake_heads.logits) + info_g
     ctx.update(opt.gen, loss_g)
 
-    return _losses(loss_d, loss_g, categorical, continuous, fake_heads.code_logits.shape[1])
+    return _losses(loss_d, loss_g, categorical, continuous, fake_heads.code_logits.shape[1],
+                   **({"r1": penalty} if r1 else {}))
 
 
 def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
@@ -107,8 +115,10 @@ def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     return _losses(loss_d, loss_g, categorical, continuous, q_heads.code_logits.shape[1])
 
 
-def _losses(loss_d, loss_g, categorical, continuous, categories: int) -> dict[str, torch.Tensor]:
+def _losses(loss_d, loss_g, categorical, continuous, categories: int,
+            **extra: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "loss_info_code": categorical.detach(), "loss_info_c": continuous.detach(),
             # The variational lower bound of I(code; G(z, code)) in nats: H(code) - CE <= log K.
-            "mi_code": math.log(categories) - categorical.detach()}
+            "mi_code": math.log(categories) - categorical.detach(),
+            **{name: value.detach() for name, value in extra.items()}}
