@@ -34,3 +34,10 @@ LOADERS = {
     "photo-pairs-64": ("photo-pairs", {"task": "edges2photo", "resolution": 64,
                                        "photo_size": 192, "items": 2048}, 8),
 }
+
+#: Timed only on request (``benchmarks/variants.py``), not by the default suite: the README's
+#: main job, DCGAN on the 32x32 digits.
+EXTRA = {
+    "dcgan-digits": ("dcgan", {"resolution": 32, "channels": 1, "z_dim": 64, "gen_width": 32,
+                               "disc_width": 32}, 64),
+}

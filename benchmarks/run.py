@@ -46,8 +46,11 @@ def fast_options(device: str) -> dict:
     return {"amp": native_amp(torch.device(device)), "channels_last": "auto"}
 
 
-def setup(name: str, suite: str, mode: str, device: str):
-    """Build the model, batch, optimizers and one-step function of (configuration, mode)."""
+def setup(name: str, suite: str, mode: str, device: str, *, options: dict | None = None,
+          compile: bool = False):
+    """Build the model, batch, optimizers and one-step function of (configuration, mode).
+    ``options`` replace ``[train]`` settings of the mode (``benchmarks/variants.py``: one
+    switch on and off); ``compile`` runs every network under ``torch.compile``."""
     from types import SimpleNamespace
 
     import torch
@@ -60,21 +63,25 @@ def setup(name: str, suite: str, mode: str, device: str):
     from ganzoo.training.context import StepContext
     from ganzoo.training.lifecycle import prepare
 
-    from .configs import STANDARD
+    from .configs import EXTRA, STANDARD
 
-    architecture, model_config, batch_size = STANDARD[name]
+    architecture, model_config, batch_size = {**STANDARD, **EXTRA}[name]
     torch.manual_seed(0)
     dev = torch.device(device)
     model = ganzoo.create(architecture, **model_config).to(dev)
     entry = plugins.registry("trainers").get(plugins.registry("architectures").get(
         architecture).trainer)
-    options = fast_options(device) if mode == "fast" else {"amp": "none", "channels_last": False}
+    options = {**(fast_options(device) if mode == "fast" else
+                  {"amp": "none", "channels_last": False}), **(options or {})}
     cfg = structure({"batch_size": batch_size, "device": device, **options},
                     entry.config_cls or ganzoo.TrainConfig, section="train")
     ctx = StepContext(cfg, dev)
     ctx.freeze = ctx.fused_adam = ctx.release_grads = mode == "fast"
     if ctx.use_channels_last(model):
         model = model.to(memory_format=torch.channels_last)
+    if compile:  # in place, as the training loop does with [train] compile = true
+        for component in model.components:
+            getattr(model, component).compile()
     batch = ctx.to_device(model.example_batch(batch_size,
                                               generator=torch.Generator().manual_seed(0)))
     opt = SimpleNamespace(**prepare(entry, model, cfg, ctx, items_of(batch)))

@@ -20,32 +20,13 @@ import json
 import statistics
 import time
 
-#: Beside benchmarks/configs.py's standard sizes: the README's main job (32x32 digits).
-EXTRA = {"dcgan-digits": ("dcgan", {"resolution": 32, "channels": 1, "z_dim": 64,
-                                    "gen_width": 32, "disc_width": 32}, 64)}
-
 
 def build(config: str, *, channels_last, compiled: bool = False):
     """The fast step of ``config`` with channels_last forced (or ``"auto"``), maybe compiled."""
-    import ganzoo
-
     from . import run
-    from .configs import STANDARD
 
-    STANDARD.update({k: v for k, v in EXTRA.items() if k not in STANDARD})
-    made = []
-    original_create, original_options = ganzoo.create, run.fast_options
-    ganzoo.create = lambda *a, **k: made.append(original_create(*a, **k)) or made[-1]
-    run.fast_options = lambda device: {**original_options(device), "channels_last": channels_last}
-    try:
-        once, info = run.setup(config, "train", "fast", "cpu")
-    finally:
-        ganzoo.create, run.fast_options = original_create, original_options
-    if compiled:
-        model = made[-1]
-        for name in model.components:
-            getattr(model, name).compile()
-    return once, info
+    return run.setup(config, "train", "fast", "cpu", options={"channels_last": channels_last},
+                     compile=compiled)
 
 
 def compare(config: str, switch: str, steps: int) -> dict:
@@ -80,7 +61,7 @@ def compare(config: str, switch: str, steps: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .configs import STANDARD
+    from .configs import EXTRA, STANDARD
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True, choices=sorted({*STANDARD, *EXTRA}))

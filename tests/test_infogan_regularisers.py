@@ -12,7 +12,7 @@ from ganzoo import GanzooError, Recipe
 from ganzoo.hub.bundle import state_tensors
 from ganzoo.testing import check_architecture, tiny_model, train_steps
 from ganzoo_infogan.config import InfoGANConfig, InfoGANTrainConfig
-from ganzoo_infogan.losses import r1_penalty
+from ganzoo.nn.losses import r1_penalty
 
 
 @pytest.mark.parametrize("overrides", [{"disc_spectral_norm": True}, {"disc_batch_norm": False},

@@ -207,7 +207,7 @@ def test_gradient_penalty_bf16_gives_float32():
 
 def test_public_api_is_exactly_the_documented_losses():
     assert sorted(losses.__all__) == sorted(PAIRED + SINGLE
-                                            + ["gradient_penalty", "gradient_magnitude"])
+                                            + ["gradient_penalty", "r1_penalty", "gradient_magnitude"])
 
 
 def test_gradient_magnitude_is_sign_free_and_draws_edges_where_the_target_has_them():

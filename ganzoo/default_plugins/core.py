@@ -28,6 +28,8 @@ def register_losses(registry) -> None:
     for name, fn, kind, summary in [
         ("gradient-penalty", "gradient_penalty", "regularizer",
          "WGAN-GP penalty (||grad D(x_hat)|| - 1)^2 (Gulrajani et al. 2017)."),
+        ("r1", "r1_penalty", "regularizer",
+         "R1 penalty mean ||grad_x D(x)||^2 at the real images (Mescheder et al. 2018)."),
         ("l1", "l1", "reconstruction", "Mean absolute error."),
         ("l2", "l2", "reconstruction", "Mean squared error."),
         ("cycle", "cycle", "reconstruction", "Cycle consistency |F(G(x)) - x| (Zhu et al. 2017)."),

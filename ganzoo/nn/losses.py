@@ -25,6 +25,7 @@ __all__ = [
     "relativistic_average_d",
     "relativistic_average_g",
     "gradient_penalty",
+    "r1_penalty",
     "l1",
     "l2",
     "cycle",
@@ -116,6 +117,17 @@ def gradient_penalty(
     (grads,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
     norms = grads.float().flatten(1).norm(2, dim=1)
     return (norms - 1).pow(2).mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ``mean ||grad_x sum(real_logits)||^2`` over the batch, for
+    logits ``[n]`` computed from ``real`` (which must require grad). The graph is kept so the
+    penalty trains D; a D whose logits do not depend on ``real`` has penalty 0."""
+    (grads,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True,
+                                   allow_unused=True)
+    if grads is None:
+        return real_logits.new_zeros((), dtype=torch.float32)
+    return grads.float().flatten(1).square().sum(dim=1).mean()
 
 
 def l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

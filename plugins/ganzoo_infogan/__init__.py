@@ -50,6 +50,3 @@ def register_losses(registry) -> None:
                  fn="ganzoo_infogan.losses:gaussian_nll",
                  summary="InfoGAN: Gaussian negative log-likelihood of the continuous codes "
                          "under Q's mean (and log-std when learned), summed over codes.")
-    registry.add(name="r1", kind="regularizer", fn="ganzoo_infogan.losses:r1_penalty",
-                 summary="R1 penalty (Mescheder et al. 2018): mean squared norm of the gradient "
-                         "of D's logits at the real images ([train] r1_gamma of infogan).")

@@ -34,13 +34,3 @@ def gaussian_nll(mean: torch.Tensor, codes: torch.Tensor,
     nll = 0.5 * z.square() + log_std + 0.5 * math.log(2 * math.pi)
     return nll.sum(dim=1).mean()
 
-
-def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018): ``mean ||grad_x sum(real_logits)||^2`` over the batch, for
-    logits ``[n]`` computed from ``real`` (which must require grad). The graph is kept so the
-    penalty trains D; a D whose logits do not depend on ``real`` has penalty 0."""
-    (grads,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True,
-                                   allow_unused=True)
-    if grads is None:
-        return real_logits.new_zeros((), dtype=torch.float32)
-    return grads.float().flatten(1).square().sum(dim=1).mean()
