@@ -66,6 +66,23 @@ def test_r1_trains_d_and_is_reported():
     assert any(key.startswith("disc.trunk") for key in changed)
 
 
+def test_r1_reaches_the_augmented_step_at_the_images_d_scores():
+    """With augment, the step that changes what D sees has an R1 term too: it is reported and
+    changes D's update against the same augmented step without it."""
+    def step(r1_gamma: float):
+        torch.manual_seed(0)
+        model = tiny_model("infogan")
+        batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
+        torch.manual_seed(1)
+        logs = train_steps(model, "infogan", batch, r1_gamma=r1_gamma, augment="translation")
+        return state_tensors(model), logs[0]
+
+    (off, logs_off), (on, logs_on) = step(0.0), step(10.0)
+    assert "r1" not in logs_off and logs_on["r1"] > 0
+    changed = {key for key in off if not torch.equal(off[key], on[key])}
+    assert any(key.startswith("disc.trunk") for key in changed)
+
+
 def test_spectral_norm_bounds_the_trunk_weights():
     """After a few training forwards (power iterations) each trunk weight's top singular value
     is about 1, against the init's."""
@@ -92,10 +109,44 @@ def test_a_bad_value_is_refused_naming_the_key(setting, key):
 
 @pytest.mark.parametrize("keys, message", [
     ({"gp_weight": 10.0}, "gp_weight = 10.0: the infogan trainer has no WGAN-GP term"),
-    ({"r1_gamma": 1.0, "augment": "translation"}, "r1_gamma = 1.0 cannot be combined"),
 ])
 def test_keys_the_step_would_not_read_are_refused(keys, message):
     from ganzoo_infogan.config import InfoGANTrainConfig
 
     with pytest.raises(ValueError, match=message):
         InfoGANTrainConfig(**keys)
+
+
+def test_the_real_clustering_loss_is_minus_the_information_q_finds_in_the_batch():
+    """0 for a Q that tells the images apart not at all (the same distribution for each) and
+    for one that is sure but puts every image in one code; -log K for one that is sure and uses
+    every code equally; between them for a Q that is unsure."""
+    import math
+
+    from ganzoo_infogan.losses import real_clustering_loss
+
+    assert real_clustering_loss(torch.randn(1, 10).expand(12, 10)).abs().item() < 1e-6
+    assert real_clustering_loss(torch.tensor([[30.0, 0, 0]] * 6)).abs().item() < 1e-6
+    sure_and_spread = real_clustering_loss(torch.eye(10).repeat(3, 1) * 30)
+    assert abs(sure_and_spread.item() + math.log(10)) < 1e-5
+    unsure = real_clustering_loss(torch.eye(10).repeat(3, 1) * 3)
+    assert -math.log(10) < unsure.item() < -0.1
+
+
+def test_real_clustering_trains_q_on_the_real_batch_and_is_reported():
+    """With lambda_real_clustering, D's update also trains Q's head on the real images (the Q
+    head changes against the same step without it), in the plain and the augmented step; the
+    term is logged as real_clustering. Off by default: no log key, the step of before."""
+    def step(weight: float, **extra):
+        torch.manual_seed(0)
+        model = tiny_model("infogan")
+        batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
+        torch.manual_seed(1)
+        logs = train_steps(model, "infogan", batch, lambda_real_clustering=weight, **extra)
+        return state_tensors(model), logs[0]
+
+    for extra in ({}, {"augment": "translation"}):
+        (off, logs_off), (on, logs_on) = step(0.0, **extra), step(1.0, **extra)
+        assert "real_clustering" not in logs_off and logs_on["real_clustering"] <= 0
+        changed = {key for key in off if not torch.equal(off[key], on[key])}
+        assert any(key.startswith("disc.q.") for key in changed), extra

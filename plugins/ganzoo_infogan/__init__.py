@@ -50,3 +50,7 @@ def register_losses(registry) -> None:
                  fn="ganzoo_infogan.losses:gaussian_nll",
                  summary="InfoGAN: Gaussian negative log-likelihood of the continuous codes "
                          "under Q's mean (and log-std when learned), summed over codes.")
+    registry.add(name="info-real-clustering", kind="regularizer",
+                 fn="ganzoo_infogan.losses:real_clustering_loss",
+                 summary="Q on real images: mean entropy of its code minus the entropy of the "
+                         "batch's mean code distribution (RIM; minus I(x; code)).")

@@ -67,6 +67,10 @@ class InfoGANTrainConfig(ganzoo.AdversarialTrainConfig):
     lambda_continuous: float = attrs.field(default=0.1, validator=[ganzoo.finite, v.ge(0.0)])
     r1_gamma: float = attrs.field(default=0.0, validator=[ganzoo.finite, v.ge(0.0),
                                                           v.le(1e6)])
+    #: Weight of Q's clustering of the real batch (loss ``info-real-clustering``, in D's update:
+    #: Q sure of each real image, every code used equally often); 0, the default: none.
+    lambda_real_clustering: float = attrs.field(default=0.0, validator=[ganzoo.finite,
+                                                                        v.ge(0.0), v.le(1e3)])
 
     # What D sees (``ganzoo_infogan/augment.py``); all off by default, and then a run is
     # bit-identical to one without these keys.
@@ -99,11 +103,6 @@ class InfoGANTrainConfig(ganzoo.AdversarialTrainConfig):
             raise ValueError(f"real_label = {self.real_label!r} smooths a cross-entropy D loss, "
                              f"but loss = {self.loss!r}; use loss = \"non-saturating\" or "
                              f"\"bce\", or remove real_label")
-        if self.r1_gamma and (self.augment != "none" or self.instance_noise > 0
-                              or self.real_label != 1.0):
-            raise ValueError(f"r1_gamma = {self.r1_gamma!r} cannot be combined with augment, "
-                             "instance_noise or real_label (the step that changes what D sees "
-                             "has no R1 term); use one family or the other")
         fields = attrs.fields_dict(type(self))
         if self.augment == "none":
             for key in ("augment_ratio",):

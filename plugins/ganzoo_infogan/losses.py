@@ -34,3 +34,17 @@ def gaussian_nll(mean: torch.Tensor, codes: torch.Tensor,
     nll = 0.5 * z.square() + log_std + 0.5 * math.log(2 * math.pi)
     return nll.sum(dim=1).mean()
 
+
+
+def real_clustering_loss(code_logits: torch.Tensor) -> torch.Tensor:
+    """``mean_x H(p(code | x)) - H(mean_x p(code | x))`` for Q's code logits ``[n, K]`` of a batch
+    of *real* images: minus the batch estimate of the mutual information between an image and
+    the code Q assigns it (Krause et al. 2010, "Discriminative clustering by regularized
+    information maximization"). It is ``-log K`` when Q is sure of every image and uses every
+    code equally often, 0 when it tells the images apart not at all. Not in InfoGAN: Q sees only
+    fakes there, so nothing stops two codes from drawing one kind of real image."""
+    log_p = F.log_softmax(code_logits.float(), dim=1)
+    p = log_p.exp()
+    conditional = -(p * log_p).sum(dim=1).mean()
+    marginal = p.mean(dim=0)
+    return conditional + (marginal * torch.log(marginal.clamp_min(1e-12))).sum()

@@ -28,6 +28,15 @@ def info_loss(heads, code: torch.Tensor, c: torch.Tensor, ctx) -> tuple[torch.Te
     return total, categorical, continuous
 
 
+def score_real(model, real: torch.Tensor, ctx) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """D's logits for the real batch, and with ``lambda_real_clustering`` Q's clustering loss
+    on it (from the same pass of the trunk); ``None`` without."""
+    if not ctx.cfg.lambda_real_clustering:
+        return model.disc(real), None
+    heads = model.disc.heads(real)
+    return heads.logits, ctx.loss("info-real-clustering")(heads.code_logits)
+
+
 def sees_changed(cfg) -> bool:
     """Whether ``[train]`` changes what D sees (augmentation, instance noise or smoothing)."""
     return cfg.augment != "none" or cfg.instance_noise > 0 or cfg.real_label != 1.0
@@ -49,10 +58,12 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
         real = real.detach().requires_grad_(True)
     with ctx.autocast():
         fake = model.gen(z, code, c)
-        real_logits = model.disc(real)
+        real_logits, clustering = score_real(model, real, ctx)
         fake_heads = model.disc.heads(fake.detach())
         info_d, _, _ = info_loss(fake_heads, code, c, ctx)
         loss_d = adversarial.d(real_logits, fake_heads.logits) + info_d
+        if clustering is not None:
+            loss_d = loss_d + ctx.cfg.lambda_real_clustering * clustering
         if r1:
             penalty = ctx.loss("r1")(real_logits, real)
             loss_d = loss_d + r1 / 2 * penalty
@@ -68,14 +79,16 @@ def train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     ctx.update(opt.gen, loss_g)
 
     return _losses(loss_d, loss_g, categorical, continuous, fake_heads.code_logits.shape[1],
-                   **({"r1": penalty} if r1 else {}))
+                   **({"r1": penalty} if r1 else {}),
+                   **({"real_clustering": clustering} if clustering is not None else {}))
 
 
 def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
     """The same two updates with D's inputs changed as ``[train]`` asks (``augment.py``): the
     real and fake images D scores are augmented with one draw of DiffAugment's parameters per
     update (the same for a batch's real and fake halves) and noised with the annealed instance
-    noise, in D's update and in G's, and D's target for real images is ``real_label``. Q reads
+    noise, in D's update and in G's, and D's target for real images is ``real_label``; R1, if
+    asked for, is taken at the transformed real images. Q reads
     the codes from the fakes D scores, or from the clean fakes when ``q_sees = "clean"``."""
     cfg = ctx.cfg
     real = batch["image"]
@@ -90,11 +103,16 @@ def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
         return augment.draw(cfg.augment, real.shape[0], real.shape[-1], ratio=cfg.augment_ratio,
                             device=real.device)
 
-    # (1) Discriminator and Q, on the transformed real and fake images.
+    # (1) Discriminator and Q, on the transformed real and fake images. With ``r1_gamma``, D's
+    #     slope is penalised at the real images it scores, augmented (as StyleGAN2-ADA does).
+    r1 = cfg.r1_gamma
     with ctx.autocast():
         fake = model.gen(z, code, c)
         params = draw()
-        real_logits = model.disc(seen(real, params))
+        real_seen = seen(real, params)
+        if r1:
+            real_seen = real_seen.detach().requires_grad_(True)
+        real_logits, clustering = score_real(model, real_seen, ctx)
         fake_heads = model.disc.heads(seen(fake.detach(), params))
         q_heads = model.disc.heads(fake.detach()) if cfg.q_sees == "clean" else fake_heads
         info_d, _, _ = info_loss(q_heads, code, c, ctx)
@@ -103,6 +121,11 @@ def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
         else:
             adversarial_d = ctx.loss(cfg.loss).d(real_logits, fake_heads.logits)
         loss_d = adversarial_d + info_d
+        if clustering is not None:
+            loss_d = loss_d + cfg.lambda_real_clustering * clustering
+        if r1:
+            penalty = ctx.loss("r1")(real_logits, real_seen)
+            loss_d = loss_d + r1 / 2 * penalty
     ctx.update(opt.disc, loss_d)
 
     # (2) Generator, through a fresh draw of the transform (the gradient passes through it).
@@ -112,7 +135,9 @@ def augmented_train_step(batch, model, opt, ctx) -> dict[str, torch.Tensor]:
         info_g, categorical, continuous = info_loss(q_heads, code, c, ctx)
         loss_g = ctx.loss(cfg.loss).g(fake_heads.logits) + info_g
     ctx.update(opt.gen, loss_g)
-    return _losses(loss_d, loss_g, categorical, continuous, q_heads.code_logits.shape[1])
+    return _losses(loss_d, loss_g, categorical, continuous, q_heads.code_logits.shape[1],
+                   **({"r1": penalty} if r1 else {}),
+                   **({"real_clustering": clustering} if clustering is not None else {}))
 
 
 def _losses(loss_d, loss_g, categorical, continuous, categories: int,
