@@ -137,6 +137,26 @@ def test_the_embedded_photos_hold_out_two_whole_photos():
     assert len(train_set) == 5 and train_set[4]["source"].shape == (3, 8, 8)
 
 
+def test_more_photos_adds_training_photos_and_keeps_the_test_split():
+    """``more_photos`` trains on 16 photos instead of 7; the held-out pair is the same, none of
+    the added ones is the held-out cat (``skimage.data.cat`` is ``chelsea``), a grey photo has
+    R = G = B, and a view of the stereo pair is a colour photo."""
+    plain, more = (SRPhotosConfig(crop=32, photo_size=64, items=5, more_photos=flag)
+                   for flag in (False, True))
+    assert len(build_photos(more, "train").names) == len(build_photos(plain, "train").names) + 9
+    assert build_photos(more, "test").names == build_photos(plain, "test").names
+    train = build_photos(more, "train")
+    assert not {"cat", "chelsea"} & set(train.names)
+    _, grey = train.whole(train.names.index("camera"))
+    assert torch.equal(grey[0], grey[1]) and torch.equal(grey[1], grey[2])
+    _, colour = train.whole(train.names.index("stereo_motorcycle:0"))
+    assert colour.shape[0] == 3 and not torch.equal(colour[0], colour[2])
+    from conftest import RECIPES
+
+    with pytest.raises(ganzoo.GanzooError, match="more_photos"):
+        ganzoo.Recipe.from_toml(RECIPES / "srresnet_photos.toml", ["data.more_photos='yes'"])
+
+
 # -- metrics -------------------------------------------------------------------------------------
 
 def test_luma_is_bt601_and_the_psnr_protocols_differ_as_documented():

@@ -165,6 +165,7 @@ class SuperResolutionConfig:
     crop: int = attrs.field(default=96, validator=_positive_int(2048))
     flip: bool = attrs.field(default=True, validator=v.instance_of(bool))
     items: int = attrs.field(default=4096, validator=_positive_int(10_000_000))
+    more_photos: bool = attrs.field(default=False, validator=v.instance_of(bool))
 
     @crop.validator
     def _crop_fits(self, _attribute, value: int) -> None:
@@ -184,7 +185,10 @@ class SRPhotosConfig:
 
     Training items are random aligned ``crop`` crops (high-resolution side) of the training
     photos with random flips, ``items`` an epoch. The test split: two whole photos held out
-    from training (``chelsea`` the cat and scikit-learn's ``flower``).
+    from training (``chelsea`` the cat and scikit-learn's ``flower``). ``more_photos = true``
+    adds nine more bundled photos to the training split (the stereo motorcycle's two views and
+    seven grey ones, as grey RGB; ``MORE_TRAIN_PHOTOS`` in ``data.py``); the test split is the
+    same either way.
     """
 
     scale: int = attrs.field(default=4, validator=_power_of_two_scale)
@@ -192,6 +196,7 @@ class SRPhotosConfig:
     photo_size: int = attrs.field(default=256, validator=_positive_int(1024))
     flip: bool = attrs.field(default=True, validator=v.instance_of(bool))
     items: int = attrs.field(default=4096, validator=_positive_int(10_000_000))
+    more_photos: bool = attrs.field(default=False, validator=v.instance_of(bool))
 
     @crop.validator
     def _crop_fits(self, _attribute, value: int) -> None:

@@ -188,6 +188,11 @@ def build_folder(cfg: SuperResolutionConfig, split: str) -> SRPairs:
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
                 "retina", "sklearn:china.jpg")
 TEST_PHOTOS = ("chelsea", "sklearn:flower.jpg")
+#: With ``[data] more_photos``: the other bundled photos whose shorter side is at least 256
+#: pixels (so that none is enlarged): the two views of ``stereo_motorcycle`` and seven grey
+#: photos and textures, their grey value copied to R, G and B.
+MORE_TRAIN_PHOTOS = ("stereo_motorcycle:0", "stereo_motorcycle:1", "camera", "brick", "grass",
+                     "gravel", "clock", "coins", "moon")
 
 
 @functools.lru_cache(maxsize=32)
@@ -203,8 +208,14 @@ def photo(name: str, size: int, scale: int) -> Pair:
     else:
         import skimage.data
 
+        name, _, view = name.partition(":")  # "stereo_motorcycle:0": one image of a tuple
         pixels = getattr(skimage.data, name)()
-    high = torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)
+        if view:
+            pixels = pixels[int(view)]
+    pixels = np.array(pixels, dtype=np.uint8)
+    if pixels.ndim == 2:  # a grey photo: the same value in R, G and B
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    high = torch.from_numpy(pixels).permute(2, 0, 1)
     high = high.to(torch.float32).div_(127.5).sub_(1.0)
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms.v2 import functional as TF
@@ -217,6 +228,8 @@ def photo(name: str, size: int, scale: int) -> Pair:
 def build_photos(cfg: SRPhotosConfig, split: str) -> SRPairs:
     check_split(split)
     names = TRAIN_PHOTOS if split == "train" else TEST_PHOTOS
+    if split == "train" and cfg.more_photos:
+        names = TRAIN_PHOTOS + MORE_TRAIN_PHOTOS
     loaders = [functools.partial(photo, name, cfg.photo_size, cfg.scale) for name in names]
     return SRPairs(loaders=loaders, names=list(names), scale=cfg.scale, crop=cfg.crop,
                    flip=cfg.flip, items=cfg.items, train=split == "train")
