@@ -5,6 +5,11 @@ so the information term is minimised by everything it depends on: the Q head and
 the discriminator's update, on the detached fakes) and G (in the generator's update, through the
 frozen D and Q). This is what the authors' code does; ports that give the trunk only the
 adversarial loss leave Q a linear probe of D's features.
+
+Not in the paper, and off unless ``[train]`` asks: ``lambda_real_clustering`` also has Q cluster
+the real batch in D's update (``losses.real_clustering_loss``), so that two codes cannot settle
+on one kind of real image; ``augment``/``instance_noise``/``real_label`` change what D sees; and
+``r1_gamma`` penalises D's slope at the real images.
 """
 
 from __future__ import annotations
