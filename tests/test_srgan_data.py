@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import RECIPES
 from PIL import Image
 
 import ganzoo
@@ -151,8 +152,6 @@ def test_more_photos_adds_training_photos_and_keeps_the_test_split():
     assert torch.equal(grey[0], grey[1]) and torch.equal(grey[1], grey[2])
     _, colour = train.whole(train.names.index("stereo_motorcycle:0"))
     assert colour.shape[0] == 3 and not torch.equal(colour[0], colour[2])
-    from conftest import RECIPES
-
     with pytest.raises(ganzoo.GanzooError, match="more_photos"):
         ganzoo.Recipe.from_toml(RECIPES / "srresnet_photos.toml", ["data.more_photos='yes'"])
 
@@ -198,3 +197,11 @@ def test_the_registered_metrics_record_both_protocols_and_the_bicubic_baseline()
     assert psnr.details["bicubic"] > psnr.value  # an untrained network is worse than bicubic
     assert "Y channel" in psnr.protocol.extra["protocol"] and psnr.protocol.n_real == 2
     assert 0 < scores["sr-ssim"].value < 1 and "bicubic" in scores["sr-sharpness"].details
+
+
+def test_more_photos_is_a_key_of_the_embedded_photos_only():
+    """A folder of photos has no bundled extras: the key is refused there, naming it."""
+    with pytest.raises(ganzoo.GanzooError, match="has no key 'more_photos'"):
+        ganzoo.Recipe.from_toml(RECIPES / "srresnet_photos.toml",
+                                ["data.dataset=super-resolution", "data.root=/tmp",
+                                 "data.more_photos=true"])

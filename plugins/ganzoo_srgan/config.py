@@ -165,7 +165,6 @@ class SuperResolutionConfig:
     crop: int = attrs.field(default=96, validator=_positive_int(2048))
     flip: bool = attrs.field(default=True, validator=v.instance_of(bool))
     items: int = attrs.field(default=4096, validator=_positive_int(10_000_000))
-    more_photos: bool = attrs.field(default=False, validator=v.instance_of(bool))
 
     @crop.validator
     def _crop_fits(self, _attribute, value: int) -> None:
