@@ -49,38 +49,36 @@ def test_r1_is_zero_for_a_d_constant_in_its_input_and_the_squared_slope_otherwis
     assert torch.allclose(r1_penalty(quadratic, real), expected)
 
 
+def _one_step(**train):
+    """The weights after one step of a seeded tiny InfoGAN with these ``[train]`` keys, and the
+    step's logged losses."""
+    torch.manual_seed(0)
+    model = tiny_model("infogan")
+    batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(1)
+    logs = train_steps(model, "infogan", batch, **train)
+    return state_tensors(model), logs[0]
+
+
+def _changed(off: dict, on: dict) -> set[str]:
+    return {key for key in off if not torch.equal(off[key], on[key])}
+
+
 def test_r1_trains_d_and_is_reported():
     """With r1_gamma the step's D update differs (the penalty is back-propagated into D, with
     a positive value), and the generator's update is the same function of D as before."""
-    def step(r1_gamma: float):
-        torch.manual_seed(0)
-        model = tiny_model("infogan")
-        batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
-        torch.manual_seed(1)
-        logs = train_steps(model, "infogan", batch, r1_gamma=r1_gamma)
-        return state_tensors(model), logs[0]
-
-    (off, logs_off), (on, logs_on) = step(0.0), step(10.0)
+    (off, logs_off), (on, logs_on) = _one_step(r1_gamma=0.0), _one_step(r1_gamma=10.0)
     assert "r1" not in logs_off and logs_on["r1"] > 0
-    changed = {key for key in off if not torch.equal(off[key], on[key])}
-    assert any(key.startswith("disc.trunk") for key in changed)
+    assert any(key.startswith("disc.trunk") for key in _changed(off, on))
 
 
 def test_r1_reaches_the_augmented_step_at_the_images_d_scores():
     """With augment, the step that changes what D sees has an R1 term too: it is reported and
     changes D's update against the same augmented step without it."""
-    def step(r1_gamma: float):
-        torch.manual_seed(0)
-        model = tiny_model("infogan")
-        batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
-        torch.manual_seed(1)
-        logs = train_steps(model, "infogan", batch, r1_gamma=r1_gamma, augment="translation")
-        return state_tensors(model), logs[0]
-
-    (off, logs_off), (on, logs_on) = step(0.0), step(10.0)
+    (off, logs_off), (on, logs_on) = (_one_step(r1_gamma=gamma, augment="translation")
+                                      for gamma in (0.0, 10.0))
     assert "r1" not in logs_off and logs_on["r1"] > 0
-    changed = {key for key in off if not torch.equal(off[key], on[key])}
-    assert any(key.startswith("disc.trunk") for key in changed)
+    assert any(key.startswith("disc.trunk") for key in _changed(off, on))
 
 
 def test_spectral_norm_bounds_the_trunk_weights():
@@ -137,16 +135,8 @@ def test_real_clustering_trains_q_on_the_real_batch_and_is_reported():
     """With lambda_real_clustering, D's update also trains Q's head on the real images (the Q
     head changes against the same step without it), in the plain and the augmented step; the
     term is logged as real_clustering. Off by default: no log key, the step of before."""
-    def step(weight: float, **extra):
-        torch.manual_seed(0)
-        model = tiny_model("infogan")
-        batch = model.example_batch(8, generator=torch.Generator().manual_seed(0))
-        torch.manual_seed(1)
-        logs = train_steps(model, "infogan", batch, lambda_real_clustering=weight, **extra)
-        return state_tensors(model), logs[0]
-
     for extra in ({}, {"augment": "translation"}):
-        (off, logs_off), (on, logs_on) = step(0.0, **extra), step(1.0, **extra)
+        (off, logs_off), (on, logs_on) = (_one_step(lambda_real_clustering=weight, **extra)
+                                          for weight in (0.0, 1.0))
         assert "real_clustering" not in logs_off and logs_on["real_clustering"] <= 0
-        changed = {key for key in off if not torch.equal(off[key], on[key])}
-        assert any(key.startswith("disc.q.") for key in changed), extra
+        assert any(key.startswith("disc.q.") for key in _changed(off, on)), extra

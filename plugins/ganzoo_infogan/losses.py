@@ -35,7 +35,6 @@ def gaussian_nll(mean: torch.Tensor, codes: torch.Tensor,
     return nll.sum(dim=1).mean()
 
 
-
 def real_clustering_loss(code_logits: torch.Tensor) -> torch.Tensor:
     """``mean_x H(p(code | x)) - H(mean_x p(code | x))`` for Q's code logits ``[n, K]`` of a batch
     of *real* images: minus the batch estimate of the mutual information between an image and

@@ -189,8 +189,9 @@ TRAIN_PHOTOS = ("astronaut", "coffee", "rocket", "immunohistochemistry", "hubble
                 "retina", "sklearn:china.jpg")
 TEST_PHOTOS = ("chelsea", "sklearn:flower.jpg")
 #: With ``[data] more_photos``: the other bundled photos whose shorter side is at least 256
-#: pixels (so that none is enlarged): the two views of ``stereo_motorcycle`` and seven grey
-#: photos and textures, their grey value copied to R, G and B.
+#: pixels (none is enlarged at the default ``photo_size``; a larger one enlarges these as it does
+#: the smaller of the photos above): the two views of ``stereo_motorcycle`` and seven grey photos
+#: and textures, their grey value copied to R, G and B.
 MORE_TRAIN_PHOTOS = ("stereo_motorcycle:0", "stereo_motorcycle:1", "camera", "brick", "grass",
                      "gravel", "clock", "coins", "moon")
 
