@@ -97,6 +97,10 @@ def test_spectral_norm_bounds_the_trunk_weights():
 
 @pytest.mark.parametrize("setting,key", [("train.r1_gamma=-1", "r1_gamma"),
                                          ("train.r1_gamma=nan", "r1_gamma"),
+                                         ("train.lambda_real_clustering=-1",
+                                          "lambda_real_clustering"),
+                                         ("train.lambda_real_clustering=1e9",
+                                          "lambda_real_clustering"),
                                          ("model.disc_spectral_norm=1", "disc_spectral_norm"),
                                          ("model.disc_batch_norm='no'", "disc_batch_norm")])
 def test_a_bad_value_is_refused_naming_the_key(setting, key):
